@@ -1,0 +1,7 @@
+export * from "./EntryId.ts"
+export * from "./Errors.ts"
+export * from "./OptionId.ts"
+export * from "./Poll.ts"
+export * from "./Results.ts"
+export * from "./Vote.ts"
+export * from "./VoterId.ts"

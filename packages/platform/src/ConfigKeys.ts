@@ -1,0 +1,27 @@
+/**
+ * Every configuration key a component reads, as the contract names them.
+ * The cluster checks use this list to prove the ConfigMap holds nothing the
+ * services ignore.
+ */
+export const configKeys = [
+  "PORT",
+  "REDIS_URL",
+  "REDIS_HOST",
+  "REDIS_PORT",
+  "DATABASE_URL",
+  "POSTGRES_HOST",
+  "POSTGRES_PORT",
+  "POSTGRES_DB",
+  "POSTGRES_USER",
+  "POSTGRES_PASSWORD",
+  "POLL_TITLE",
+  "POLL_OPTIONS",
+  "LOG_LEVEL",
+  // Not in the contract's table: lets several apps or test runs share one Redis.
+  "REDIS_KEY_PREFIX"
+] as const
+
+export type ConfigKey = (typeof configKeys)[number]
+
+/** Keys whose values are secrets: read from files only, never logged. */
+export const secretKeys: ReadonlyArray<ConfigKey> = ["POSTGRES_PASSWORD"]

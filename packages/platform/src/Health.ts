@@ -1,0 +1,77 @@
+import { Context, Deferred, Duration, Effect, Layer, Ref } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
+import { healthPaths } from "./HealthPaths.ts"
+
+/** How long one dependency check may take before the component counts as not ready. */
+const checkTimeout = Duration.seconds(2)
+
+/**
+ * What `/readyz` answers: ready when every registered dependency answers and
+ * the component is not shutting down. `stopping` completes when SIGTERM
+ * arrives, so long-lived work (event streams, the worker loop) can end first.
+ */
+export class Health extends Context.Service<
+  Health,
+  {
+    readonly addCheck: (name: string, check: Effect.Effect<unknown, unknown>) => Effect.Effect<void>
+    readonly readiness: Effect.Effect<{ readonly ready: boolean; readonly checks: Record<string, string> }>
+    readonly beginShutdown: Effect.Effect<void>
+    readonly stopping: Deferred.Deferred<void>
+  }
+>()("@voting/platform/Health") {
+  static readonly layer = Layer.effect(
+    Health,
+    Effect.gen(function* () {
+      const checks = yield* Ref.make<ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]>>([])
+      const stopping = yield* Deferred.make<void>()
+      const runCheck = ([name, check]: readonly [string, Effect.Effect<unknown, unknown>]) =>
+        check.pipe(
+          Effect.timeout(checkTimeout),
+          Effect.match({
+            onSuccess: () => [name, "ok"] as const,
+            onFailure: (error) => [name, describe(error)] as const
+          })
+        )
+      return Health.of({
+        addCheck: (name, check) => Ref.update(checks, (all) => [...all, [name, check] as const]),
+        readiness: Effect.gen(function* () {
+          if (yield* Deferred.isDone(stopping)) return { ready: false, checks: { shutdown: "shutting down" } }
+          const results = yield* Effect.forEach(yield* Ref.get(checks), runCheck, { concurrency: "unbounded" })
+          return { ready: results.every(([, status]) => status === "ok"), checks: Object.fromEntries(results) }
+        }),
+        beginShutdown: Deferred.succeed(stopping, undefined).pipe(Effect.asVoid),
+        stopping
+      })
+    })
+  )
+}
+
+const describe = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    return error.message
+  }
+  return String(error)
+}
+
+/** `/livez`, `/readyz` and `/metrics`, served by every component. */
+export const HealthRoutes = HttpRouter.use(
+  Effect.fn(function* (router) {
+    const health = yield* Health
+    yield* router.add("GET", healthPaths.live, Effect.succeed(HttpServerResponse.text("ok")))
+    yield* router.add(
+      "GET",
+      healthPaths.ready,
+      Effect.map(health.readiness, (readiness) =>
+        HttpServerResponse.jsonUnsafe(readiness, { status: readiness.ready ? 200 : 503 })
+      )
+    )
+    yield* router.add(
+      "GET",
+      healthPaths.metrics,
+      Effect.map(PrometheusMetrics.format(), (text) =>
+        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+      )
+    )
+  })
+)

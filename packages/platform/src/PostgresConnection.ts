@@ -1,0 +1,24 @@
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer } from "effect"
+import { postgresConfig } from "./AppConfig.ts"
+
+/**
+ * The PostgreSQL client every component uses, from DATABASE_URL or the
+ * POSTGRES_* keys. Connections open lazily, so a component starts while the
+ * database is down and reports it through readiness instead of crashing.
+ */
+export const PostgresConnection = {
+  layerConfig: (options: { readonly applicationName: string; readonly maxConnections?: number }) =>
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const settings = yield* postgresConfig
+        return PgClient.layer({
+          ...settings,
+          applicationName: options.applicationName,
+          maxConnections: options.maxConnections ?? 4,
+          connectTimeout: Duration.seconds(3),
+          idleTimeout: Duration.seconds(30)
+        })
+      })
+    )
+}

@@ -1,0 +1,100 @@
+import { Context, Duration, Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import { Redis } from "ioredis"
+import { redisConfig, redisKeyPrefixConfig } from "./AppConfig.ts"
+
+/**
+ * A failed Redis command. `retryable` says whether the same command may
+ * succeed later (the server was unreachable, loading or busy) or never will
+ * (a wrong type, a syntax error).
+ */
+export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
+  operation: Schema.String,
+  reason: Schema.String,
+  retryable: Schema.Boolean
+}) {
+  override get message(): string {
+    return `redis ${this.operation} failed: ${this.reason}`
+  }
+}
+
+const permanentReplies = /^(WRONGTYPE|ERR|NOSCRIPT|NOPERM|NOAUTH|WRONGPASS|EXECABORT)\b/
+
+/** Connection trouble and server states that pass are worth retrying; reply errors are not. */
+export const isRetryable = (error: unknown): boolean => {
+  const text = error instanceof Error ? error.message : String(error)
+  return !permanentReplies.test(text)
+}
+
+export const toRedisError = (operation: string) => (error: unknown) =>
+  new RedisError({
+    operation,
+    reason: error instanceof Error ? error.message : String(error),
+    retryable: isRetryable(error)
+  })
+
+export interface RedisOptions {
+  readonly url: Redacted.Redacted<string>
+  readonly prefix: string
+  /** Shown in `CLIENT LIST`, so an operator can tell the components apart. */
+  readonly connectionName: string
+}
+
+/**
+ * One ioredis client, opened with the scope and closed with it. Commands fail
+ * fast while the connection is down (no offline queue), so a caller such as the
+ * vote service can answer 503 at once instead of holding the voter's request;
+ * the client itself keeps reconnecting with capped backoff.
+ */
+export class RedisConnection extends Context.Service<
+  RedisConnection,
+  {
+    readonly client: Redis
+    readonly prefix: string
+    /** Opens another connection with the same settings, for blocking reads. */
+    readonly duplicate: Effect.Effect<Redis, never, Scope.Scope>
+    readonly ping: Effect.Effect<void, RedisError>
+  }
+>()("@voting/platform/RedisConnection") {
+  static readonly layer = (options: RedisOptions) =>
+    Layer.effect(
+      RedisConnection,
+      Effect.gen(function* () {
+        const open = (name: string) =>
+          Effect.acquireRelease(
+            Effect.sync(() => {
+              const client = new Redis(Redacted.value(options.url), {
+                connectionName: name,
+                enableOfflineQueue: false,
+                maxRetriesPerRequest: 0,
+                connectTimeout: 2_000,
+                retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000)
+              })
+              // ioredis reports every failed reconnect here; the retry loop and readiness say it better.
+              client.on("error", () => {})
+              return client
+            }),
+            (client) =>
+              Effect.promise(() => client.quit().catch(() => client.disconnect())).pipe(
+                Effect.timeoutOrElse({ duration: Duration.seconds(1), orElse: () => Effect.sync(() => client.disconnect()) }),
+                Effect.asVoid
+              )
+          )
+        const client = yield* open(options.connectionName)
+        return RedisConnection.of({
+          client,
+          prefix: options.prefix,
+          duplicate: open(`${options.connectionName}-blocking`),
+          ping: Effect.tryPromise({ try: () => client.ping(), catch: toRedisError("PING") }).pipe(Effect.asVoid)
+        })
+      })
+    )
+
+  static readonly layerConfig = (connectionName: string) =>
+    Layer.unwrap(
+      Effect.gen(function* () {
+        const { url } = yield* redisConfig
+        const prefix = yield* redisKeyPrefixConfig
+        return RedisConnection.layer({ url, prefix, connectionName })
+      })
+    )
+}

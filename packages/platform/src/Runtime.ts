@@ -1,0 +1,60 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer } from "effect"
+import { ConfigSources } from "./ConfigSources.ts"
+import { Health } from "./Health.ts"
+import { LoggingLayer } from "./Logging.ts"
+
+/** The contract gives every component 10 seconds from SIGTERM to exit; this leaves a margin. */
+const hardExitAfterMs = 9_500
+
+/**
+ * Writes one JSON line and stops the process: used when the component cannot
+ * start (a missing or malformed key), where the logger may not exist yet.
+ */
+const reportFatal = (component: string, message: string) =>
+  Effect.sync(() => {
+    process.stdout.write(
+      `${JSON.stringify({ level: "FATAL", timestamp: new Date().toISOString(), component, message })}\n`
+    )
+    process.exitCode = 1
+  })
+
+/**
+ * Runs one component until SIGTERM or SIGINT. On the signal, readiness turns
+ * false and `Health.stopping` completes before any layer is torn down, so
+ * event streams end and load balancers stop sending new requests while
+ * in-flight work finishes; then the layers close in reverse order.
+ */
+export const runComponent = <E>(component: string, app: Layer.Layer<never, E, Health | ConfigSources>) => {
+  const layers = app.pipe(Layer.provideMerge(Health.layer), Layer.provideMerge(ConfigSources.layer))
+  const program = Effect.gen(function* () {
+    const health = yield* Health
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        setTimeout(() => {
+          process.stdout.write(`${JSON.stringify({ level: "ERROR", component, message: "shutdown overran; exiting" })}\n`)
+          process.exit(1)
+        }, hardExitAfterMs).unref()
+        yield* Effect.logInfo("shutting down: readiness is now false")
+        yield* health.beginShutdown
+      })
+    )
+    yield* Effect.logInfo(`${component} started`)
+    return yield* Effect.never
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(layers),
+    Effect.provide(LoggingLayer.pipe(Layer.provide(ConfigSources.layer))),
+    Effect.annotateLogs({ component }),
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.void
+      const error = Cause.squash(cause)
+      // A config error already names the key, where it was looked for and what is wrong.
+      return reportFatal(component, error instanceof Error ? error.message : String(error))
+    })
+  )
+  NodeRuntime.runMain(program, {
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && process.exitCode === undefined ? 0 : 1)
+  })
+}
