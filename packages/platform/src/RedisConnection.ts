@@ -66,6 +66,8 @@ export class RedisConnection extends Context.Service<
                 connectionName: name,
                 enableOfflineQueue: false,
                 maxRetriesPerRequest: 0,
+                // Concurrent commands (many voters at once) share one write to the socket.
+                enableAutoPipelining: true,
                 connectTimeout: 2_000,
                 retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000)
               })

@@ -1,0 +1,50 @@
+import type { EntryId, QueueUnavailable, VoteMessage } from "@voting/domain"
+import { Context, type Duration, type Effect } from "effect"
+
+/** One entry handed to a consumer: its id and its raw fields, not yet trusted. */
+export interface Delivery {
+  readonly id: EntryId
+  readonly fields: Readonly<Record<string, string>>
+}
+
+export interface QueueDepth {
+  /** Entries on the queue: not yet delivered, or delivered and not yet acknowledged. */
+  readonly entries: number
+  /** Delivered to a consumer and not yet acknowledged. */
+  readonly pending: number
+  readonly deadLetters: number
+}
+
+/**
+ * The vote queue: at-least-once delivery to a group of consumers. An entry
+ * stays on the queue until a consumer acknowledges it (after its vote is
+ * committed) or dead-letters it; entries a consumer took and never finished
+ * are reclaimed by another once they have been idle long enough.
+ */
+export class VoteQueue extends Context.Service<
+  VoteQueue,
+  {
+    readonly enqueue: (message: VoteMessage) => Effect.Effect<EntryId, QueueUnavailable>
+    /** Entries no consumer has seen yet; waits up to `block` when there are none. */
+    readonly receive: (options: {
+      readonly consumer: string
+      readonly count: number
+      readonly block: Duration.Duration
+    }) => Effect.Effect<ReadonlyArray<Delivery>, QueueUnavailable>
+    /** Entries another consumer took and left idle for at least `minIdle`: now this consumer's. */
+    readonly reclaim: (options: {
+      readonly consumer: string
+      readonly count: number
+      readonly minIdle: Duration.Duration
+    }) => Effect.Effect<ReadonlyArray<Delivery>, QueueUnavailable>
+    /** Removes finished entries from the queue. */
+    readonly acknowledge: (ids: ReadonlyArray<EntryId>) => Effect.Effect<void, QueueUnavailable>
+    /** Moves an entry that can never be processed aside, with the reason, and removes it. */
+    readonly deadLetter: (delivery: Delivery, reason: string) => Effect.Effect<void, QueueUnavailable>
+    readonly depth: Effect.Effect<QueueDepth, QueueUnavailable>
+    readonly ping: Effect.Effect<void, QueueUnavailable>
+  }
+>()("@voting/queue/VoteQueue") {}
+
+/** Dead letters keep this much of a payload: enough to see what it was, not enough to hurt. */
+export const deadLetterPayloadLimit = 512

@@ -1,0 +1,3 @@
+export * from "./MemoryVoteQueue.ts"
+export * from "./RedisVoteQueue.ts"
+export * from "./VoteQueue.ts"

@@ -1,0 +1,4 @@
+export * from "./MemoryVoteStore.ts"
+export * from "./Migrations.ts"
+export * from "./PgVoteStore.ts"
+export * from "./VoteStore.ts"
