@@ -10,9 +10,13 @@ import { HealthRoutes } from "./Health.ts"
  * logging is off: at thousands of votes a second it would cost more than the
  * vote; the metrics count requests instead.
  */
-export const serveHttp = <A, E, R>(component: Component, routes: Layer.Layer<A, E, R>) =>
+export const serveHttp = <A, E, R>(
+  component: Component,
+  routes: Layer.Layer<A, E, R>,
+  options: { readonly port?: number } = {}
+) =>
   Layer.unwrap(
-    Effect.map(portConfig(component), (port) =>
+    Effect.map(options.port === undefined ? portConfig(component) : Effect.succeed(options.port), (port) =>
       HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes), { disableLogger: true, disableListenLog: true }).pipe(
         Layer.provide(
           NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {

@@ -1,0 +1,84 @@
+# syntax=docker/dockerfile:1
+# One Dockerfile for vote, result and worker, chosen with --build-arg SERVICE=…:
+# they share one npm workspace, one lockfile and the same packages/, and differ
+# only in which entry point runs. Targets:
+#   dev         sources run under `node --watch` (what Tilt's live update syncs into)
+#   production  compiled JavaScript on distroless Node, non-root (the default target)
+# Base images are pinned by tag; in a real registry pin their digests too.
+
+FROM node:26.10.0-bookworm-slim AS base
+WORKDIR /app
+# tini as PID 1: forwards SIGTERM to Node and reaps children (node --watch has one).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+
+# Only the package manifests, so the dependency layers below are rebuilt when a
+# manifest changes, not when a source file does.
+FROM base AS manifests
+COPY packages packages
+COPY services services
+RUN find packages services -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
+FROM base AS deps
+COPY package.json package-lock.json ./
+COPY --from=manifests /app/packages packages
+COPY --from=manifests /app/services services
+# --ignore-scripts: the image has its own pinned Node; nothing here needs an install step.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+
+FROM deps AS prod-deps
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# Stable entry points, so the manifests name the same file in both targets:
+# entry/main.mjs (the service), entry/check-config.mjs and entry/migrate.mjs
+# (the init containers). Each is one import of the real module.
+FROM base AS entry-dev
+ARG SERVICE
+RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=vote|result|worker" >&2; exit 1) \
+ && mkdir entry \
+ && echo "import \"../services/${SERVICE}/src/main.ts\"" > entry/main.mjs \
+ && echo 'import "../packages/platform/src/bin/checkConfig.ts"' > entry/check-config.mjs \
+ && echo 'import "../packages/store/src/bin/migrate.ts"' > entry/migrate.mjs
+
+FROM base AS entry-production
+ARG SERVICE
+RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=vote|result|worker" >&2; exit 1) \
+ && mkdir entry \
+ && echo "import \"../services/${SERVICE}/dist/main.js\"" > entry/main.mjs \
+ && echo 'import "../packages/platform/dist/bin/checkConfig.js"' > entry/check-config.mjs \
+ && echo 'import "../packages/store/dist/bin/migrate.js"' > entry/migrate.mjs
+
+# ---- dev: a shell and tar for `kubectl exec`/live update; sources, not builds.
+FROM base AS dev
+ENV NODE_ENV=development
+# Workspace packages resolve to their .ts sources (the "source" export condition).
+ENV NODE_OPTIONS=--conditions=source
+COPY --from=deps --chown=65532:65532 /app/node_modules node_modules
+COPY --chown=65532:65532 . .
+COPY --from=entry-dev --chown=65532:65532 /app/entry entry
+# The same uid as the distroless nonroot user, so the manifests' runAsUser fits both targets.
+USER 65532:65532
+ENTRYPOINT ["/usr/bin/tini", "-g", "--", "node"]
+# --watch restarts the process when Tilt syncs a changed file into the container.
+CMD ["--watch", "entry/main.mjs"]
+
+# ---- build: compile every workspace to its dist/.
+FROM deps AS build
+COPY . .
+RUN npm run build \
+ && find packages services -mindepth 2 -maxdepth 2 \( -name src -o -name test \) -exec rm -rf {} +
+
+# ---- production: compiled JavaScript only, no shell, no package manager.
+FROM gcr.io/distroless/nodejs26-debian12:nonroot AS production
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=base /usr/bin/tini /usr/bin/tini
+COPY --from=prod-deps /app/node_modules node_modules
+COPY --from=build /app/package.json package.json
+COPY --from=build /app/packages packages
+COPY --from=build /app/services services
+COPY --from=entry-production /app/entry entry
+USER 65532:65532
+ENTRYPOINT ["/usr/bin/tini", "--", "/nodejs/bin/node"]
+CMD ["entry/main.mjs"]

@@ -1,0 +1,3 @@
+export * from "./Assets.ts"
+export * from "./Html.ts"
+export * from "./SecurityHeaders.ts"

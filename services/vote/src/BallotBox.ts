@@ -1,0 +1,55 @@
+import {
+  type OptionId,
+  QueueUnavailable,
+  UnknownOption,
+  type VoterId
+} from "@voting/domain"
+import { LivePoll, requestRetry } from "@voting/platform"
+import { VoteQueue } from "@voting/queue"
+import { Clock, Context, Duration, Effect, Layer, Metric } from "effect"
+import { votesAccepted } from "./VoteMetrics.ts"
+
+/** How long a voter's request may wait on the queue before it is answered 503. */
+const enqueueTimeout = Duration.seconds(2)
+
+/**
+ * Takes a voter's choice: checks it against the poll as configured now and
+ * puts it on the queue with the instant it was accepted. Success means the
+ * vote is on the queue; any doubt is an error the caller answers with 503.
+ */
+export class BallotBox extends Context.Service<
+  BallotBox,
+  {
+    readonly cast: (
+      voterId: VoterId,
+      choice: string
+    ) => Effect.Effect<OptionId, UnknownOption | QueueUnavailable>
+  }
+>()("@voting/vote/BallotBox") {
+  static readonly layer = Layer.effect(
+    BallotBox,
+    Effect.gen(function* () {
+      const poll = yield* LivePoll
+      const queue = yield* VoteQueue
+      return BallotBox.of({
+        cast: Effect.fn("BallotBox.cast")(function* (voterId: VoterId, choice: string) {
+          const current = yield* poll.current
+          const option = current.option(choice)
+          if (option === undefined) {
+            return yield* new UnknownOption({ option: choice, validOptions: current.options.map((o) => o.id) })
+          }
+          const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+          yield* queue.enqueue({ voter: voterId, option: option.id, at }).pipe(
+            Effect.retry(requestRetry),
+            Effect.timeoutOrElse({
+              duration: enqueueTimeout,
+              orElse: () => Effect.fail(new QueueUnavailable({ operation: "XADD", reason: "timed out" }))
+            })
+          )
+          yield* Metric.update(votesAccepted, 1)
+          return option.id
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,17 @@
+import type { HttpServerRequest } from "effect/http"
+
+/**
+ * True when a state-changing request comes from another site. Browsers say so
+ * in `Sec-Fetch-Site`; older ones send `Origin`, which must match the host the
+ * request was addressed to. A request with neither (curl, a load generator)
+ * is no browser acting for someone else, so it passes.
+ */
+export const isCrossSite = (request: HttpServerRequest.HttpServerRequest): boolean => {
+  const site = request.headers["sec-fetch-site"]
+  if (site !== undefined) return site !== "same-origin" && site !== "none"
+  const origin = request.headers.origin
+  if (origin === undefined) return false
+  if (!URL.canParse(origin)) return true
+  const host = request.headers["x-forwarded-host"] ?? request.headers.host
+  return new URL(origin).host !== host
+}

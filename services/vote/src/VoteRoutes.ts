@@ -1,0 +1,126 @@
+import { hostname } from "node:os"
+import type { OptionId, Poll, VoterId } from "@voting/domain"
+import { LivePoll } from "@voting/platform"
+import { securityHeaders } from "@voting/web"
+import { Effect, Option, Schema } from "effect"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { BallotBox } from "./BallotBox.ts"
+import { isCrossSite } from "./CrossSite.ts"
+import { answerFor, CrossSiteRequest, MalformedVote, type Rejection } from "./Rejections.ts"
+import { readBody } from "./RequestBody.ts"
+import { rejected } from "./VoteMetrics.ts"
+import { problemPage, votePage } from "./VotePage.ts"
+import { choiceCookieName, cookieOptions, newVoterId, readVoterId, voterCookieName } from "./VoterCookies.ts"
+
+const instance = hostname()
+
+const htmlPage = (body: string, status = 200) =>
+  HttpServerResponse.text(body, {
+    status,
+    contentType: "text/html; charset=utf-8",
+    headers: { ...securityHeaders, "cache-control": "no-store" }
+  })
+
+/** Sets the voter cookie, and the remembered choice when there is one. */
+const withVoterCookies = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse,
+  voterId: VoterId,
+  choice?: OptionId
+) => {
+  const options = cookieOptions(request)
+  const withId = HttpServerResponse.setCookieUnsafe(response, voterCookieName, voterId, options)
+  return choice === undefined ? withId : HttpServerResponse.setCookieUnsafe(withId, choiceCookieName, choice, options)
+}
+
+const decodeJsonVote = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Struct({ vote: Schema.String })))
+
+const rejectionPage = (rejection: Rejection, poll: Poll) => {
+  const answer = answerFor(rejection)
+  return Effect.as(
+    rejected(answer.reason),
+    htmlPage(
+      problemPage({
+        title: answer.title,
+        message: answer.detail,
+        ...(rejection._tag === "UnknownOption" ? { poll } : {})
+      }),
+      answer.status
+    )
+  )
+}
+
+/** RFC 9457 problem details for the JSON API. */
+const rejectionProblem = (rejection: Rejection) => {
+  const answer = answerFor(rejection)
+  return Effect.as(
+    rejected(answer.reason),
+    HttpServerResponse.jsonUnsafe(
+      {
+        type: "about:blank",
+        title: answer.title,
+        status: answer.status,
+        detail: answer.detail,
+        ...(rejection._tag === "UnknownOption" ? { validOptions: rejection.validOptions } : {})
+      },
+      { status: answer.status, contentType: "application/problem+json" }
+    )
+  )
+}
+
+/** The ballot page, the form post and the JSON API, as the contract describes them. */
+export const VoteRoutes = HttpRouter.use(
+  Effect.fn(function* (router) {
+    const livePoll = yield* LivePoll
+    const ballots = yield* BallotBox
+
+    // Reads the voter's cookie (or issues a new id), checks the origin, then casts.
+    const cast = (request: HttpServerRequest.HttpServerRequest, choice: (body: string) => Effect.Effect<string, MalformedVote>, mediaType: string) =>
+      Effect.gen(function* () {
+        if (isCrossSite(request)) return yield* new CrossSiteRequest()
+        const body = yield* readBody(request, mediaType)
+        const voterId = Option.getOrElse(readVoterId(request), newVoterId)
+        const option = yield* ballots.cast(voterId, yield* choice(body))
+        return { voterId, option }
+      })
+
+    yield* router.add("GET", "/", (request) =>
+      Effect.gen(function* () {
+        const poll = yield* livePoll.current
+        const known = readVoterId(request)
+        const page = htmlPage(votePage({ poll, choice: request.cookies[choiceCookieName], instance }))
+        return Option.isSome(known) ? page : withVoterCookies(request, page, newVoterId())
+      })
+    )
+
+    yield* router.add("POST", "/", (request) =>
+      cast(
+        request,
+        (body) => Effect.succeed(new URLSearchParams(body).get("vote") ?? ""),
+        "application/x-www-form-urlencoded"
+      ).pipe(
+        Effect.map(({ voterId, option }) =>
+          withVoterCookies(request, HttpServerResponse.redirect("/", { status: 303 }), voterId, option)
+        ),
+        Effect.catch((rejection) => Effect.flatMap(livePoll.current, (poll) => rejectionPage(rejection, poll)))
+      )
+    )
+
+    yield* router.add("POST", "/api/vote", (request) =>
+      cast(
+        request,
+        (body) =>
+          Option.match(decodeJsonVote(body), {
+            onNone: () => Effect.fail(new MalformedVote({ detail: 'Send JSON like {"vote": "<option id>"}.' })),
+            onSome: ({ vote }) => Effect.succeed(vote)
+          }),
+        "application/json"
+      ).pipe(
+        Effect.map(({ voterId, option }) =>
+          withVoterCookies(request, HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }), voterId, option)
+        ),
+        Effect.catch(rejectionProblem)
+      )
+    )
+  })
+)

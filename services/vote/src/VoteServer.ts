@@ -1,0 +1,26 @@
+import { Health, LivePoll, RedisConnection, serveHttp } from "@voting/platform"
+import { RedisVoteQueue, VoteQueue } from "@voting/queue"
+import { assetRoutes } from "@voting/web"
+import { Effect, Layer } from "effect"
+import { BallotBox } from "./BallotBox.ts"
+import { VoteRoutes } from "./VoteRoutes.ts"
+
+/** The vote service over whatever VoteQueue and LivePoll it is given; ready while the queue answers. */
+export const VoteApp = (options: { readonly port?: number } = {}) =>
+  Layer.mergeAll(
+    serveHttp("vote", Layer.mergeAll(VoteRoutes, assetRoutes({ base: new URL("../assets/", import.meta.url), names: [] })), options),
+    Layer.effectDiscard(
+      Effect.gen(function* () {
+        const health = yield* Health
+        const queue = yield* VoteQueue
+        yield* health.addCheck("queue", queue.ping)
+      })
+    )
+  ).pipe(Layer.provide(BallotBox.layer))
+
+/** The vote service as its container runs it: Redis queue, poll from mounted config. */
+export const VoteLive = VoteApp().pipe(
+  Layer.provide(RedisVoteQueue.layer),
+  Layer.provide(RedisConnection.layerConfig("vote")),
+  Layer.provide(LivePoll.layer)
+)
