@@ -24,10 +24,12 @@ const migrations = {
     yield* sql`
       CREATE TABLE option_tallies (
         option_id  text PRIMARY KEY,
-        votes      bigint NOT NULL CHECK (votes >= 0),
+        votes      bigint NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now()
       )`
-    // Rows are locked in option order so two workers never wait on each other in a cycle.
+    // No CHECK (votes >= 0): PostgreSQL checks the row an upsert proposes (a bare -1) before
+    // it resolves the conflict. Rows are locked in option order so two workers never
+    // wait on each other in a cycle.
     yield* sql`
       CREATE FUNCTION tally_inserted_votes() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

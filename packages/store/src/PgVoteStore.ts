@@ -7,8 +7,13 @@ import { latestPerVoter, VoteStore } from "./VoteStore.ts"
 /** The NOTIFY channel a commit that changed votes signals on. */
 export const resultsChannel = "vote_results"
 
-const unavailable = (operation: string) => (error: SqlError.SqlError) =>
-  new StoreUnavailable({ operation, reason: error.message })
+/** PostgreSQL's own words (the innermost cause), which say what actually went wrong. */
+const unavailable = (operation: string) => (error: SqlError.SqlError) => {
+  let innermost: unknown = error
+  while (innermost instanceof Error && innermost.cause instanceof Error) innermost = innermost.cause
+  const reason = innermost instanceof Error && innermost !== error ? innermost.message : error.message
+  return new StoreUnavailable({ operation, reason })
+}
 
 /**
  * The store on PostgreSQL. A batch is one statement over arrays (`unnest`), so

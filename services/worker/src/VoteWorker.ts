@@ -1,0 +1,124 @@
+import { MalformedMessage, type QueuedVote } from "@voting/domain"
+import { dependencyBackoff, Health, LivePoll } from "@voting/platform"
+import { type Delivery, VoteQueue } from "@voting/queue"
+import { VoteStore } from "@voting/store"
+import { Deferred, Duration, Effect, Fiber, Layer, Metric } from "effect"
+import { hostname } from "node:os"
+import { decodeDelivery } from "./DecodeDelivery.ts"
+import {
+  batchesCommitted,
+  deadLetters,
+  dependencyFailures,
+  reclaimed,
+  rowsChanged,
+  votesRecorded
+} from "./WorkerMetrics.ts"
+
+export interface WorkerSettings {
+  /** Votes taken off the queue at once and committed in one transaction. */
+  readonly batchSize: number
+  /** How long one read waits for new votes before looking for stale ones again. */
+  readonly block: Duration.Duration
+  /** Entries another consumer has held this long are presumed abandoned (it crashed) and taken over. */
+  readonly reclaimIdle: Duration.Duration
+  /** The consumer's name in the group; unique per process. */
+  readonly consumer: string
+  /** How long shutdown waits for the batch in hand before leaving it to be reclaimed. */
+  readonly drainTimeout: Duration.Duration
+}
+
+export const defaultWorkerSettings: WorkerSettings = {
+  batchSize: 1000,
+  block: Duration.seconds(1),
+  reclaimIdle: Duration.seconds(10),
+  consumer: `${hostname()}-${process.pid}`,
+  drainTimeout: Duration.seconds(5)
+}
+
+/** Runs a dependency call until it succeeds, counting and logging each failure. */
+const persistently = <A, E extends { readonly message: string }, R>(operation: string, effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Metric.update(dependencyFailures, 1),
+        Effect.logWarning(`${operation} failed; retrying with backoff`, { reason: error.message })
+      )
+    ),
+    Effect.retry(dependencyBackoff)
+  )
+
+/**
+ * Moves votes from the queue to the store. A batch is acknowledged only after
+ * its votes are committed, so a crash at any instant leaves them on the queue
+ * to be delivered again, and the store's ordering rule makes the replay
+ * harmless. Malformed entries are dead-lettered with the reason, once.
+ */
+export const makeVoteWorker = (settings: WorkerSettings) =>
+  Effect.gen(function* () {
+    const queue = yield* VoteQueue
+    const store = yield* VoteStore
+    const livePoll = yield* LivePoll
+
+    const processBatch = Effect.fn("VoteWorker.processBatch")(function* (deliveries: ReadonlyArray<Delivery>) {
+      const poll = yield* livePoll.current
+      const votes: Array<QueuedVote> = []
+      for (const delivery of deliveries) {
+        const decoded = decodeDelivery(delivery, poll)
+        if (decoded instanceof MalformedMessage) {
+          yield* Effect.logWarning("dead-lettering a malformed queue entry", { entry: decoded.entryId, reason: decoded.reason })
+          yield* persistently("dead-letter", queue.deadLetter(delivery, decoded.reason))
+          yield* Metric.update(deadLetters, 1)
+        } else {
+          votes.push(decoded)
+        }
+      }
+      if (votes.length === 0) return
+      const changed = yield* persistently("record votes", store.record(votes))
+      yield* persistently("acknowledge", queue.acknowledge(votes.map((v) => v.entryId)))
+      yield* Metric.update(votesRecorded, votes.length)
+      yield* Metric.update(rowsChanged, changed)
+      yield* Metric.update(batchesCommitted, 1)
+    })
+
+    // Entries a crashed consumer held come first: they are the oldest votes waiting.
+    const nextBatch = Effect.gen(function* () {
+      const stale = yield* persistently(
+        "reclaim",
+        queue.reclaim({ consumer: settings.consumer, count: settings.batchSize, minIdle: settings.reclaimIdle })
+      )
+      if (stale.length > 0) {
+        yield* Metric.update(reclaimed, stale.length)
+        return stale
+      }
+      return yield* persistently(
+        "receive",
+        queue.receive({ consumer: settings.consumer, count: settings.batchSize, block: settings.block })
+      )
+    })
+
+    return { processBatch, nextBatch }
+  })
+
+/**
+ * The worker loop as a layer: starts with the layer and, on shutdown, finishes
+ * the batch in hand (or leaves it unacknowledged, to be reclaimed) before the
+ * connections close.
+ */
+export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const health = yield* Health
+      const worker = yield* makeVoteWorker(settings)
+      const loop = Effect.gen(function* () {
+        while (!(yield* Deferred.isDone(health.stopping))) {
+          const batch = yield* worker.nextBatch
+          if (batch.length > 0) yield* worker.processBatch(batch)
+        }
+      })
+      const fiber = yield* Effect.forkScoped(loop)
+      yield* Effect.addFinalizer(() =>
+        Fiber.await(fiber).pipe(Effect.timeout(settings.drainTimeout), Effect.ignore)
+      )
+      yield* Effect.logInfo("worker consuming", { consumer: settings.consumer, batchSize: settings.batchSize })
+    })
+  )

@@ -1,0 +1,18 @@
+import { Metric } from "effect"
+
+export const votesRecorded = Metric.counter("worker_votes_recorded_total", {
+  description: "Votes taken off the queue and committed (replays and older votes included)"
+})
+export const rowsChanged = Metric.counter("worker_rows_changed_total", {
+  description: "Voters whose stored vote changed"
+})
+export const batchesCommitted = Metric.counter("worker_batches_total", { description: "Batches committed" })
+export const deadLetters = Metric.counter("worker_dead_letters_total", {
+  description: "Malformed queue entries moved to the dead-letter stream"
+})
+export const dependencyFailures = Metric.counter("worker_dependency_failures_total", {
+  description: "Failed calls to Redis or PostgreSQL that were retried"
+})
+export const reclaimed = Metric.counter("worker_reclaimed_total", {
+  description: "Entries taken over from a consumer that left them idle"
+})
