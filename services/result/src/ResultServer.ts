@@ -1,0 +1,40 @@
+import { Health, LivePoll, PostgresConnection, serveHttp } from "@voting/platform"
+import { PgVoteStore, VoteStore } from "@voting/store"
+import { assetRoutes } from "@voting/web"
+import { Effect, Layer } from "effect"
+import { ResultPageRoute } from "./ResultRoutes.ts"
+import { ResultsApiRoutes } from "./ResultsApi.ts"
+import { ResultsFeed } from "./ResultsFeed.ts"
+import { ResultsStreamRoute } from "./ResultsStream.ts"
+
+const ResultRoutes = Layer.mergeAll(
+  ResultPageRoute,
+  ResultsApiRoutes,
+  ResultsStreamRoute,
+  assetRoutes({ base: new URL("../assets/", import.meta.url), names: ["results.js"] })
+)
+
+/** The result service over whatever VoteStore and LivePoll it is given; ready while the store and its feed answer. */
+export const ResultApp = (options: { readonly port?: number } = {}) =>
+  Layer.mergeAll(
+    serveHttp("result", ResultRoutes, options),
+    Layer.effectDiscard(
+      Effect.gen(function* () {
+        const health = yield* Health
+        const store = yield* VoteStore
+        const feed = yield* ResultsFeed
+        yield* health.addCheck("store", store.ping)
+        yield* health.addCheck(
+          "change-feed",
+          Effect.flatMap(feed.listening, (up) => (up ? Effect.void : Effect.fail("not listening for changes")))
+        )
+      })
+    )
+  ).pipe(Layer.provide(ResultsFeed.layer))
+
+/** The result service as its container runs it: PostgreSQL store, poll from mounted config. */
+export const ResultLive = ResultApp().pipe(
+  Layer.provide(PgVoteStore.layer),
+  Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-result" })),
+  Layer.provide(LivePoll.layer)
+)

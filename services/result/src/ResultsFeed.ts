@@ -1,0 +1,116 @@
+import type { Poll, Results } from "@voting/domain"
+import { dependencyBackoff, LivePoll } from "@voting/platform"
+import { type Tally, VoteStore } from "@voting/store"
+import { Clock, Context, Duration, Effect, Latch, Layer, Metric, Option, Stream, SubscriptionRef } from "effect"
+
+/** The shortest gap between two reads of the tally: a burst of commits costs one read. */
+export const coalesceWindow = Duration.millis(50)
+
+export const resultPushes = Metric.counter("result_refreshes_total", {
+  description: "Times the tally was read after a change"
+})
+
+export const toResults = (poll: Poll, tally: Tally, now: number): Results => {
+  const options = poll.options.map((option) => ({
+    id: option.id,
+    label: option.label,
+    votes: tally.votes.get(option.id) ?? 0
+  }))
+  return {
+    title: poll.title,
+    options,
+    total: options.reduce((sum, option) => sum + option.votes, 0),
+    updatedAt: new Date(tally.updatedAt?.getTime() ?? now).toISOString()
+  }
+}
+
+const sameResults = (a: Option.Option<Results>, b: Option.Option<Results>) =>
+  Option.isSome(a) &&
+  Option.isSome(b) &&
+  a.value.title === b.value.title &&
+  a.value.options.length === b.value.options.length &&
+  a.value.options.every((option, i) => {
+    const other = b.value.options[i]
+    return other !== undefined && option.id === other.id && option.label === other.label && option.votes === other.votes
+  })
+
+/**
+ * The current results, kept in memory and pushed on change. The store's change
+ * feed (LISTEN/NOTIFY) and poll edits mark the results stale; one fiber reads
+ * the tally when they are, at most once per coalescing window, so a burst of
+ * commits costs one read and every client is sent the same value. When the
+ * listening connection drops it is opened again with backoff, and the first
+ * signal on the new one triggers a read, catching up whatever was missed.
+ */
+export class ResultsFeed extends Context.Service<
+  ResultsFeed,
+  {
+    /** None until the tally has been read once. */
+    readonly current: Effect.Effect<Option.Option<Results>>
+    readonly changes: Stream.Stream<Results>
+    /** Whether the change feed is connected now. */
+    readonly listening: Effect.Effect<boolean>
+  }
+>()("@voting/result/ResultsFeed") {
+  static readonly layer = Layer.effect(
+    ResultsFeed,
+    Effect.gen(function* () {
+      const store = yield* VoteStore
+      const livePoll = yield* LivePoll
+      const results = yield* SubscriptionRef.make(Option.none<Results>())
+      const stale = yield* Latch.make(true)
+      let listening = false
+
+      const refresh = Effect.gen(function* () {
+        const tally = yield* store.tally
+        const poll = yield* livePoll.current
+        const next = Option.some(toResults(poll, tally, yield* Clock.currentTimeMillis))
+        yield* SubscriptionRef.update(results, (previous) => (sameResults(previous, next) ? previous : next))
+        yield* Metric.update(resultPushes, 1)
+      })
+
+      yield* Effect.forkScoped(
+        Effect.forever(
+          Effect.gen(function* () {
+            yield* stale.await
+            yield* stale.close
+            yield* refresh.pipe(
+              Effect.tapError((error) => Effect.logWarning("reading the tally failed; retrying", { reason: error.message })),
+              Effect.retry(dependencyBackoff)
+            )
+            yield* Effect.sleep(coalesceWindow)
+          })
+        )
+      )
+
+      yield* Effect.forkScoped(
+        store.changes.pipe(
+          Stream.runForEach(() =>
+            Effect.sync(() => {
+              listening = true
+            }).pipe(Effect.andThen(stale.open))
+          ),
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              listening = false
+            }).pipe(Effect.andThen(Effect.logWarning("lost the results change feed; reconnecting", { reason: error.message })))
+          ),
+          Effect.retry(dependencyBackoff)
+        )
+      )
+
+      yield* Effect.forkScoped(livePoll.changes.pipe(Stream.runForEach(() => stale.open)))
+
+      return ResultsFeed.of({
+        current: SubscriptionRef.get(results),
+        changes: SubscriptionRef.changes(results).pipe(
+          Stream.filter(Option.isSome),
+          Stream.map((value) => value.value),
+          // A slow client only ever needs the latest results, never a backlog.
+          Stream.buffer({ capacity: 1, strategy: "sliding" })
+        ),
+        listening: Effect.sync(() => listening)
+      })
+    })
+  )
+}
