@@ -1,0 +1,166 @@
+/** Checks on what the Tiltfile declares, from its run against the stand-ins, and its syntax (buildifier). */
+import { execFileSync } from "node:child_process"
+import { existsSync, readdirSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import type { ClusterModel } from "./ClusterModel.ts"
+import { withTiltfile } from "./ClusterModel.ts"
+import { type Issue, isWorkload } from "./Objects.ts"
+
+type Check = (model: ClusterModel) => Array<Issue>
+const issue = (rule: string, object: string, message: string): Issue => ({ rule, object, message })
+
+const require = createRequire(import.meta.url)
+
+/** The buildifier binary that @bazel/buildifier ships for this platform. */
+export const buildifierPath = (): string => {
+  const dir = dirname(require.resolve("@bazel/buildifier/package.json"))
+  const arch = process.arch === "x64" ? "amd64" : process.arch
+  const os = process.platform === "win32" ? "windows" : process.platform
+  const binary = join(dir, `buildifier-${os}_${arch}${os === "windows" ? ".exe" : ""}`)
+  if (!existsSync(binary)) throw new Error(`@bazel/buildifier has no binary for ${os}/${arch} (looked for ${binary})`)
+  return binary
+}
+
+/** Starlark syntax, formatting and lint (the module docstring warning aside: the Tiltfile opens with comments). */
+export const checkTiltfileSyntax = (text: string): Array<Issue> =>
+  withTiltfile(text, (path) => {
+    try {
+      execFileSync(buildifierPath(), ["--mode=check", "--lint=warn", "--warnings=-module-docstring", "--type=default", path], {
+        stdio: "pipe",
+        encoding: "utf8"
+      })
+      return []
+    } catch (error) {
+      const e = error as { stderr?: string; stdout?: string }
+      const output = `${e.stderr ?? ""}${e.stdout ?? ""}`.replaceAll(path, "Tiltfile").trim()
+      return [issue("tilt/syntax", "Tiltfile", output || "buildifier failed")]
+    }
+  })
+
+/** What a resource selector like "name:kind[:namespace]" picks out of the applied objects. */
+const selectObjects = (model: ClusterModel, selector: string) => {
+  const [name, kind, namespace] = selector.split(":")
+  return model.applied.filter(
+    (o) =>
+      o.metadata?.name === name &&
+      (kind === undefined || o.kind.toLowerCase() === kind.toLowerCase()) &&
+      (namespace === undefined || o.metadata?.namespace === namespace)
+  )
+}
+
+const resourceNames = (model: ClusterModel) => [
+  ...model.tilt.k8s_resources.map((r) => r.new_name || r.workload),
+  ...model.tilt.local_resources.map((r) => r.name),
+  ...model.applied.filter(isWorkload).map((o) => o.metadata.name)
+]
+
+export const tiltfileChecks: Record<string, Check> = {
+  "tilt/load-error": (model) =>
+    model.tilt.error
+      ? [issue("tilt/load-error", `Tiltfile:${model.tilt.error.line ?? "?"}`, `${model.tilt.error.type}: ${model.tilt.error.message}`)]
+      : [],
+
+  "tilt/api-use": (model) => model.tilt.problems.map((p) => issue("tilt/api-use", "Tiltfile", p)),
+
+  "tilt/resources": (model) => {
+    const problems: Array<Issue> = []
+    const workloads = new Set(model.applied.filter(isWorkload).map((o) => o.metadata.name))
+    const claimed = new Map<string, string>()
+    for (const r of model.tilt.k8s_resources) {
+      const name = r.new_name || r.workload
+      if (r.workload && !workloads.has(r.workload)) problems.push(issue("tilt/resources", `k8s_resource ${name}`, `no workload named ${r.workload}`))
+      for (const selector of r.objects) {
+        const matched = selectObjects(model, selector)
+        if (matched.length !== 1) {
+          problems.push(issue("tilt/resources", `k8s_resource ${name}`, `object selector ${selector} matches ${matched.length} objects, not 1`))
+          continue
+        }
+        const key = JSON.stringify(matched[0]?.metadata) + matched[0]?.kind
+        if (claimed.has(key)) problems.push(issue("tilt/resources", `k8s_resource ${name}`, `${selector} is already in ${claimed.get(key)}`))
+        claimed.set(key, name)
+      }
+    }
+    const known = new Set(resourceNames(model))
+    for (const r of [...model.tilt.k8s_resources, ...model.tilt.local_resources]) {
+      const name = "name" in r ? r.name : r.new_name || r.workload
+      for (const dep of r.resource_deps)
+        if (!known.has(dep)) problems.push(issue("tilt/resources", `resource ${name}`, `resource_deps names ${dep}, which is no resource`))
+    }
+    return problems
+  },
+
+  "tilt/dependencies": (model) => {
+    const worker = model.tilt.k8s_resources.find((r) => r.workload === "worker")
+    const missing = ["postgres", "redis"].filter((d) => !worker?.resource_deps.includes(d))
+    return missing.length === 0 ? [] : [issue("tilt/dependencies", "k8s_resource worker", `must start after ${missing.join(" and ")}`)]
+  },
+
+  "tilt/links": (model) =>
+    (
+      [
+        ["vote", "https://vote.localhost"],
+        ["result", "https://result.localhost"]
+      ] as const
+    ).flatMap(([workload, url]) => {
+      const r = model.tilt.k8s_resources.find((k) => k.workload === workload)
+      return r?.links.some((l) => l.url === url) && r.labels.length > 0
+        ? []
+        : [issue("tilt/links", `k8s_resource ${workload}`, `needs a label and a link to ${url}`)]
+    }),
+
+  "tilt/live-update": (model) =>
+    model.tilt.docker_builds.flatMap((b) => {
+      const problems: Array<string> = []
+      const fallBack = b.live_update.flatMap((s) => (s.step === "fall_back_on" ? s.files : []))
+      const syncs = b.live_update.flatMap((s) => (s.step === "sync" ? [s] : []))
+      const service = b.build_args.SERVICE
+      if (b.target !== "dev") problems.push("must build the dev target")
+      if (!service || !existsSync(join(model.root, "services", service))) problems.push(`build arg SERVICE=${service} names no directory under services/`)
+      if (!fallBack.includes("package-lock.json")) problems.push("fall_back_on must include package-lock.json")
+      for (const f of fallBack) if (!existsSync(join(model.root, f))) problems.push(`fall_back_on names ${f}, which does not exist`)
+      if (service && !syncs.some((s) => s.local_path === `services/${service}`)) problems.push(`does not sync services/${service}`)
+      if (!syncs.some((s) => s.local_path === "packages")) problems.push("does not sync the shared packages")
+      for (const s of syncs) {
+        if (!existsSync(join(model.root, s.local_path))) problems.push(`syncs ${s.local_path}, which does not exist`)
+        if (s.remote_path !== `/app/${s.local_path}`) problems.push(`syncs ${s.local_path} to ${s.remote_path}, not to /app/${s.local_path} where the image has it`)
+      }
+      return problems.map((p) => issue("tilt/live-update", `docker_build ${b.ref}`, p))
+    }),
+
+  "tilt/generated-files": (model) =>
+    model.tilt.files_read
+      .filter((f) => !existsSync(join(model.root, f)) || f.startsWith(".dev/"))
+      .flatMap((f) => {
+        const dir = f.split("/").slice(0, -1).join("/")
+        if (!f.startsWith(".dev/")) return [issue("tilt/generated-files", "Tiltfile", `reads ${f}, which does not exist and is not generated under .dev/`)]
+        return model.tilt.local_commands.some((c) => c.includes(dir))
+          ? []
+          : [issue("tilt/generated-files", "Tiltfile", `reads ${f}, but no local() command makes ${dir}`)]
+      }),
+
+  "tilt/context": (model) => {
+    const cluster = model.ctlptl.find((d) => (d as { kind?: string })?.kind === "Cluster") as { name?: string } | undefined
+    return cluster?.name && model.tilt.allowed_contexts.includes(cluster.name)
+      ? []
+      : [issue("tilt/context", "Tiltfile", `allow_k8s_contexts must name ctlptl.yaml's cluster (${cluster?.name})`)]
+  },
+
+  "tilt/local-resources": (model) => {
+    const problems: Array<Issue> = []
+    const tests = model.tilt.local_resources.find((r) => String(r.cmd).includes("npm test"))
+    if (!tests) problems.push(issue("tilt/local-resources", "Tiltfile", "no local_resource runs the unit tests (npm test)"))
+    const burst = model.tilt.local_resources.find((r) => String(r.cmd).includes("scripts/castVotes.ts"))
+    if (!burst) problems.push(issue("tilt/local-resources", "Tiltfile", "no local_resource casts a burst of votes (scripts/castVotes.ts)"))
+    else if (burst.trigger_mode !== "manual" || burst.auto_init)
+      problems.push(issue("tilt/local-resources", `local_resource ${burst.name}`, "the vote burst must be a manual button (TRIGGER_MODE_MANUAL, auto_init=False)"))
+    for (const r of model.tilt.local_resources)
+      for (const d of r.deps) if (!existsSync(join(model.root, d))) problems.push(issue("tilt/local-resources", `local_resource ${r.name}`, `deps names ${d}, which does not exist`))
+    return problems
+  }
+}
+
+export const runTiltfileChecks = (model: ClusterModel): Array<Issue> =>
+  model.tilt.error ? tiltfileChecks["tilt/load-error"]?.(model) ?? [] : Object.values(tiltfileChecks).flatMap((c) => c(model))
+
+export const servicesOnDisk = (root: string) => readdirSync(join(root, "services"))

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { once } from "node:events"
+import { fileURLToPath } from "node:url"
+
+export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url))
+
+export type ComponentName = "vote" | "worker" | "result"
+
+const entryPoints: Record<ComponentName, string> = {
+  vote: "services/vote/src/main.ts",
+  worker: "services/worker/src/main.ts",
+  result: "services/result/src/main.ts"
+}
+
+export interface RunningComponent {
+  readonly name: ComponentName
+  readonly port: number
+  readonly url: string
+  readonly child: ChildProcess
+  /** Everything the process wrote to stdout and stderr so far. */
+  readonly output: () => string
+  /** Sends a signal and waits for the exit; resolves with the exit code. */
+  readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+export interface StartOptions {
+  readonly port: number
+  readonly env: Record<string, string>
+  /** `npm` runs `npm run start:<name>` as the contract documents; `node` runs the entry point directly so signals reach it. */
+  readonly via?: "npm" | "node"
+  /** Wait for `/readyz` (default) or only `/livez`. */
+  readonly waitFor?: "ready" | "live" | "nothing"
+  readonly timeoutMs?: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls a URL until it answers 200, or throws with the process output after the timeout. */
+export const waitForOk = async (url: string, timeoutMs: number, describe: () => string) => {
+  const deadline = Date.now() + timeoutMs
+  let last = "no answer"
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) })
+      if (response.status === 200) return
+      last = `HTTP ${response.status}: ${await response.text()}`
+    } catch (error) {
+      last = String(error)
+    }
+    await sleep(100)
+  }
+  throw new Error(`${url} not OK after ${timeoutMs} ms (${last})\n${describe()}`)
+}
+
+/** Starts one component as its own process, as `npm run start:<name>` would. */
+export const startComponent = async (name: ComponentName, options: StartOptions): Promise<RunningComponent> => {
+  const env = { ...process.env, LOG_LEVEL: "warn", ...options.env, PORT: String(options.port) }
+  const child =
+    options.via === "npm"
+      ? spawn("npm", ["run", "--silent", `start:${name}`], { cwd: repositoryRoot, env, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(process.execPath, ["--conditions=source", entryPoints[name]], {
+          cwd: repositoryRoot,
+          env,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+  let output = ""
+  child.stdout?.on("data", (chunk) => {
+    output += chunk
+  })
+  child.stderr?.on("data", (chunk) => {
+    output += chunk
+  })
+  const exited = once(child, "exit").then(([code]) => code as number | null)
+  const url = `http://127.0.0.1:${options.port}`
+  const running: RunningComponent = {
+    name,
+    port: options.port,
+    url,
+    child,
+    output: () => output,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    }
+  }
+  const waitFor = options.waitFor ?? "ready"
+  if (waitFor !== "nothing") {
+    await waitForOk(`${url}/${waitFor === "ready" ? "readyz" : "livez"}`, options.timeoutMs ?? 20_000, () => output)
+  }
+  return running
+}
+
+/** Runs `npm run migrate` against a database and resolves when it exits 0. */
+export const migrate = async (env: Record<string, string>) => {
+  const child = spawn("npm", ["run", "--silent", "migrate"], {
+    cwd: repositoryRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout?.on("data", (chunk) => {
+    output += chunk
+  })
+  child.stderr?.on("data", (chunk) => {
+    output += chunk
+  })
+  const [code] = await once(child, "exit")
+  if (code !== 0) throw new Error(`npm run migrate exited ${code}:\n${output}`)
+}
+
+/** A port the OS says is free now. */
+export const freePort = async (): Promise<number> => {
+  const { createServer } = await import("node:net")
+  const server = createServer()
+  server.listen(0, "127.0.0.1")
+  await once(server, "listening")
+  const address = server.address()
+  server.close()
+  if (address === null || typeof address === "string") throw new Error("no port")
+  return address.port
+}

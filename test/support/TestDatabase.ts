@@ -1,0 +1,42 @@
+import { randomBytes } from "node:crypto"
+import { PgClient } from "@effect/sql-pg"
+import { runMigrations } from "@voting/store"
+import { Effect, Layer, Redacted } from "effect"
+import { databaseUrl } from "./globalSetup.ts"
+
+const adminLayer = PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })
+
+/** The URL of a database with this name on the test server. */
+export const databaseUrlFor = (name: string) => {
+  const url = new URL(databaseUrl)
+  url.pathname = `/${name}`
+  return url.href
+}
+
+/**
+ * A database of its own for one test file: created empty, migrated, and
+ * dropped (with any connections still open to it) when the scope closes.
+ */
+export const testDatabase = Effect.acquireRelease(
+  Effect.gen(function* () {
+    const name = `voting_test_${process.pid}_${randomBytes(4).toString("hex")}`
+    const admin = yield* PgClient.PgClient
+    yield* admin.unsafe(`CREATE DATABASE ${name}`)
+    const url = databaseUrlFor(name)
+    yield* runMigrations.pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })),
+      Effect.scoped
+    )
+    return { name, url }
+  }).pipe(Effect.provide(adminLayer), Effect.orDie),
+  ({ name }) =>
+    Effect.gen(function* () {
+      const admin = yield* PgClient.PgClient
+      yield* admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    }).pipe(Effect.provide(adminLayer), Effect.orDie)
+)
+
+/** A PgClient on a fresh, migrated database of its own. */
+export const TestPgClient = Layer.unwrap(
+  Effect.map(testDatabase, ({ url }) => PgClient.layer({ url: Redacted.make(url), maxConnections: 4 }))
+)
