@@ -57,7 +57,11 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
   const env = { ...process.env, LOG_LEVEL: "warn", ...options.env, PORT: String(options.port) }
   const child =
     options.via === "npm"
-      ? spawn("npm", ["run", "--silent", `start:${name}`], { cwd: repositoryRoot, env, stdio: ["ignore", "pipe", "pipe"] })
+      ? spawn("npm", ["run", "--silent", `start:${name}`], {
+          cwd: repositoryRoot,
+          env,
+          stdio: ["ignore", "pipe", "pipe"]
+        })
       : spawn(process.execPath, ["--conditions=source", entryPoints[name]], {
           cwd: repositoryRoot,
           env,

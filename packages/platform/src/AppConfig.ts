@@ -76,7 +76,8 @@ const logLevels = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" }
 export const logLevelConfig = read(
   "LOG_LEVEL",
   (raw): LogLevel.LogLevel | ParseProblem =>
-    logLevels[raw.toLowerCase() as keyof typeof logLevels] ?? problem(`"${raw.slice(0, 20)}" is not one of debug, info, warn, error`),
+    logLevels[raw.toLowerCase() as keyof typeof logLevels] ??
+    problem(`"${raw.slice(0, 20)}" is not one of debug, info, warn, error`),
   Option.some<LogLevel.LogLevel>("Info")
 )
 
@@ -109,19 +110,26 @@ export interface PostgresSettings {
 export const defaultDatabaseUrl = "postgres://postgres@127.0.0.1:5432/postgres"
 
 /** How to reach PostgreSQL: DATABASE_URL, or POSTGRES_* keys with the password from the Secret. */
-export const postgresConfig = Effect.gen(function* () {
+export const postgresConfig: Effect.Effect<PostgresSettings, InvalidConfig, ConfigSources> = Effect.gen(function* () {
   const sources = yield* ConfigSources
   const url = yield* optional("DATABASE_URL", asUrl(["postgres:", "postgresql:"], true))
-  if (Option.isSome(url)) return { url: Redacted.make(url.value.href) } satisfies PostgresSettings
+  if (Option.isSome(url)) return { url: Redacted.make(url.value.href) }
   const host = yield* optional("POSTGRES_HOST", asNonEmpty)
-  if (Option.isNone(host)) return { url: Redacted.make(defaultDatabaseUrl) } satisfies PostgresSettings
+  if (Option.isNone(host)) return { url: Redacted.make(defaultDatabaseUrl) }
   const port = yield* read("POSTGRES_PORT", asPort, Option.some(5432))
   const database = yield* read("POSTGRES_DB", asNonEmpty, Option.some("postgres"))
   const username = yield* read("POSTGRES_USER", asNonEmpty, Option.some("postgres"))
   // Checked once at start so a missing secret stops the component with a clear line.
   const initialPassword = yield* optional("POSTGRES_PASSWORD", asNonEmpty)
   const password = sources.lookup("POSTGRES_PASSWORD").pipe(
-    Effect.map((found) => Redacted.make(Option.getOrElse(Option.map(found, (f) => f.value), () => ""))),
+    Effect.map((found) =>
+      Redacted.make(
+        Option.getOrElse(
+          Option.map(found, (f) => f.value),
+          () => ""
+        )
+      )
+    ),
     Effect.orElseSucceed(() => Redacted.make(""))
   )
   return {
@@ -130,7 +138,7 @@ export const postgresConfig = Effect.gen(function* () {
     database,
     username,
     ...(Option.isSome(initialPassword) ? { password } : {})
-  } satisfies PostgresSettings
+  }
 })
 
 /** The poll as configured now: title and options. */

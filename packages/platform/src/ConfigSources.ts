@@ -57,11 +57,14 @@ export class ConfigSources extends Context.Service<
     const lookup = (key: ConfigKey) =>
       Effect.gen(function* () {
         for (const { describe, provider } of providers) {
-          const node = yield* provider.load([key]).pipe(
-            Effect.mapError(
-              (error) => new InvalidConfig({ key, source: describe(key), problem: `cannot be read: ${error.message}` })
+          const node = yield* provider
+            .load([key])
+            .pipe(
+              Effect.mapError(
+                (error) =>
+                  new InvalidConfig({ key, source: describe(key), problem: `cannot be read: ${error.message}` })
+              )
             )
-          )
           if (node !== undefined && node.value !== undefined) {
             return Option.some({ value: node.value, source: describe(key) })
           }
@@ -84,5 +87,6 @@ export class ConfigSources extends Context.Service<
     readonly configDir?: string | undefined
     readonly secretsDir?: string | undefined
     readonly env?: Record<string, string | undefined> | undefined
-  }) => Layer.effect(ConfigSources, ConfigSources.make(options)).pipe(Layer.provide([NodeFileSystem.layer, NodePath.layer]))
+  }) =>
+    Layer.effect(ConfigSources, ConfigSources.make(options)).pipe(Layer.provide([NodeFileSystem.layer, NodePath.layer]))
 }

@@ -51,4 +51,3 @@ const samePoll = (a: Poll, b: Poll): boolean =>
   a.title === b.title &&
   a.options.length === b.options.length &&
   a.options.every((option, i) => option.id === b.options[i]?.id && option.label === b.options[i]?.label)
-

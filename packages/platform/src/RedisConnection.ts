@@ -77,7 +77,10 @@ export class RedisConnection extends Context.Service<
             }),
             (client) =>
               Effect.promise(() => client.quit().catch(() => client.disconnect())).pipe(
-                Effect.timeoutOrElse({ duration: Duration.seconds(1), orElse: () => Effect.sync(() => client.disconnect()) }),
+                Effect.timeoutOrElse({
+                  duration: Duration.seconds(1),
+                  orElse: () => Effect.sync(() => client.disconnect())
+                }),
                 Effect.asVoid
               )
           )

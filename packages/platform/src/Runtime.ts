@@ -32,7 +32,9 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         setTimeout(() => {
-          process.stdout.write(`${JSON.stringify({ level: "ERROR", component, message: "shutdown overran; exiting" })}\n`)
+          process.stdout.write(
+            `${JSON.stringify({ level: "ERROR", component, message: "shutdown overran; exiting" })}\n`
+          )
           process.exit(1)
         }, hardExitAfterMs).unref()
         yield* Effect.logInfo("shutting down: readiness is now false")

@@ -59,7 +59,9 @@ export const RedisVoteQueue = {
       yield* ensureGroup.pipe(Effect.ignore)
 
       const enqueue = (message: VoteMessage) =>
-        call("XADD", (c) => c.xadd(streamKey, "*", "voter", message.voter, "option", message.option, "at", message.at)).pipe(
+        call("XADD", (c) =>
+          c.xadd(streamKey, "*", "voter", message.voter, "option", message.option, "at", message.at)
+        ).pipe(
           Effect.map((id) => id as EntryId),
           Effect.mapError(unavailable)
         )
@@ -91,9 +93,15 @@ export const RedisVoteQueue = {
             call(
               "XAUTOCLAIM",
               (c) =>
-                c.xautoclaim(streamKey, consumerGroup, consumer, Duration.toMillis(minIdle), "0-0", "COUNT", count) as Promise<
-                  [string, Array<StreamEntry>, Array<string>]
-                >
+                c.xautoclaim(
+                  streamKey,
+                  consumerGroup,
+                  consumer,
+                  Duration.toMillis(minIdle),
+                  "0-0",
+                  "COUNT",
+                  count
+                ) as Promise<[string, Array<StreamEntry>, Array<string>]>
             )
           ).pipe(Effect.map(([, entries]) => entries.map(toDelivery))),
         acknowledge: (ids) =>
@@ -128,9 +136,7 @@ export const RedisVoteQueue = {
               .exec()
           ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
         depth: withGroup(
-          call("depth", (c) =>
-            c.multi().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()
-          ).pipe(
+          call("depth", (c) => c.multi().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()).pipe(
             Effect.flatMap((replies) => {
               const failed = replies?.find(([error]) => error !== null)?.[0]
               if (!replies || failed) return Effect.fail(toRedisError("depth")(failed ?? "transaction aborted"))
@@ -144,4 +150,3 @@ export const RedisVoteQueue = {
     })
   )
 }
-

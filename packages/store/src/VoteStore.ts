@@ -38,4 +38,3 @@ export const latestPerVoter = (votes: ReadonlyArray<QueuedVote>): Array<QueuedVo
   }
   return [...latest.values()]
 }
-

@@ -75,7 +75,9 @@ export class ResultsFeed extends Context.Service<
             yield* stale.await
             yield* stale.close
             yield* refresh.pipe(
-              Effect.tapError((error) => Effect.logWarning("reading the tally failed; retrying", { reason: error.message })),
+              Effect.tapError((error) =>
+                Effect.logWarning("reading the tally failed; retrying", { reason: error.message })
+              ),
               Effect.retry(dependencyBackoff)
             )
             yield* Effect.sleep(coalesceWindow)
@@ -93,7 +95,9 @@ export class ResultsFeed extends Context.Service<
           Effect.tapError((error) =>
             Effect.sync(() => {
               listening = false
-            }).pipe(Effect.andThen(Effect.logWarning("lost the results change feed; reconnecting", { reason: error.message })))
+            }).pipe(
+              Effect.andThen(Effect.logWarning("lost the results change feed; reconnecting", { reason: error.message }))
+            )
           ),
           Effect.retry(dependencyBackoff)
         )

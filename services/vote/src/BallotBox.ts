@@ -1,9 +1,4 @@
-import {
-  type OptionId,
-  QueueUnavailable,
-  UnknownOption,
-  type VoterId
-} from "@voting/domain"
+import { type OptionId, QueueUnavailable, UnknownOption, type VoterId } from "@voting/domain"
 import { LivePoll, requestRetry } from "@voting/platform"
 import { VoteQueue } from "@voting/queue"
 import { Clock, Context, Duration, Effect, Layer, Metric } from "effect"
@@ -20,10 +15,7 @@ const enqueueTimeout = Duration.seconds(2)
 export class BallotBox extends Context.Service<
   BallotBox,
   {
-    readonly cast: (
-      voterId: VoterId,
-      choice: string
-    ) => Effect.Effect<OptionId, UnknownOption | QueueUnavailable>
+    readonly cast: (voterId: VoterId, choice: string) => Effect.Effect<OptionId, UnknownOption | QueueUnavailable>
   }
 >()("@voting/vote/BallotBox") {
   static readonly layer = Layer.effect(

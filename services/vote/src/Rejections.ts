@@ -58,7 +58,12 @@ export const answerFor = (rejection: Rejection): RejectionAnswer => {
         reason: "media-type"
       }
     case "UnreadableBody":
-      return { status: 400, title: "Bad request", detail: `The request body could not be read. ${notRecorded}`, reason: "unreadable" }
+      return {
+        status: 400,
+        title: "Bad request",
+        detail: `The request body could not be read. ${notRecorded}`,
+        reason: "unreadable"
+      }
     case "MalformedVote":
       return { status: 400, title: "Bad request", detail: `${rejection.detail} ${notRecorded}`, reason: "malformed" }
     case "UnknownOption":

@@ -75,7 +75,11 @@ export const VoteRoutes = HttpRouter.use(
     const ballots = yield* BallotBox
 
     // Reads the voter's cookie (or issues a new id), checks the origin, then casts.
-    const cast = (request: HttpServerRequest.HttpServerRequest, choice: (body: string) => Effect.Effect<string, MalformedVote>, mediaType: string) =>
+    const cast = (
+      request: HttpServerRequest.HttpServerRequest,
+      choice: (body: string) => Effect.Effect<string, MalformedVote>,
+      mediaType: string
+    ) =>
       Effect.gen(function* () {
         if (isCrossSite(request)) return yield* new CrossSiteRequest()
         const body = yield* readBody(request, mediaType)
@@ -117,7 +121,12 @@ export const VoteRoutes = HttpRouter.use(
         "application/json"
       ).pipe(
         Effect.map(({ voterId, option }) =>
-          withVoterCookies(request, HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }), voterId, option)
+          withVoterCookies(
+            request,
+            HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }),
+            voterId,
+            option
+          )
         ),
         Effect.catch(rejectionProblem)
       )

@@ -8,7 +8,11 @@ import { VoteRoutes } from "./VoteRoutes.ts"
 /** The vote service over whatever VoteQueue and LivePoll it is given; ready while the queue answers. */
 export const VoteApp = (options: { readonly port?: number } = {}) =>
   Layer.mergeAll(
-    serveHttp("vote", Layer.mergeAll(VoteRoutes, assetRoutes({ base: new URL("../assets/", import.meta.url), names: [] })), options),
+    serveHttp(
+      "vote",
+      Layer.mergeAll(VoteRoutes, assetRoutes({ base: new URL("../assets/", import.meta.url), names: [] })),
+      options
+    ),
     Layer.effectDiscard(
       Effect.gen(function* () {
         const health = yield* Health

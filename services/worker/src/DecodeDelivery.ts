@@ -46,6 +46,9 @@ export const decodeDelivery = (delivery: Delivery, poll: Poll): QueuedVote | Mal
   const acceptedAt = isoInstant.test(at) ? DateTime.make(at) : Option.none()
   if (Option.isNone(acceptedAt)) return malformed(delivery, "at is not an ISO 8601 instant")
   // Every field was checked above, so the class need not check them again.
-  const vote = new Vote({ voterId: voter, option, acceptedAt: DateTime.toUtc(acceptedAt.value) }, { disableChecks: true })
+  const vote = new Vote(
+    { voterId: voter, option, acceptedAt: DateTime.toUtc(acceptedAt.value) },
+    { disableChecks: true }
+  )
   return { entryId: delivery.id, vote }
 }

@@ -36,7 +36,10 @@ export const defaultWorkerSettings: WorkerSettings = {
 }
 
 /** Runs a dependency call until it succeeds, counting and logging each failure. */
-const persistently = <A, E extends { readonly message: string }, R>(operation: string, effect: Effect.Effect<A, E, R>) =>
+const persistently = <A, E extends { readonly message: string }, R>(
+  operation: string,
+  effect: Effect.Effect<A, E, R>
+) =>
   effect.pipe(
     Effect.tapError((error) =>
       Effect.andThen(
@@ -65,7 +68,10 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
       for (const delivery of deliveries) {
         const decoded = decodeDelivery(delivery, poll)
         if (decoded instanceof MalformedMessage) {
-          yield* Effect.logWarning("dead-lettering a malformed queue entry", { entry: decoded.entryId, reason: decoded.reason })
+          yield* Effect.logWarning("dead-lettering a malformed queue entry", {
+            entry: decoded.entryId,
+            reason: decoded.reason
+          })
           yield* persistently("dead-letter", queue.deadLetter(delivery, decoded.reason))
           yield* Metric.update(deadLetters, 1)
         } else {
@@ -116,9 +122,7 @@ export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings)
         }
       })
       const fiber = yield* Effect.forkScoped(loop)
-      yield* Effect.addFinalizer(() =>
-        Fiber.await(fiber).pipe(Effect.timeout(settings.drainTimeout), Effect.ignore)
-      )
+      yield* Effect.addFinalizer(() => Fiber.await(fiber).pipe(Effect.timeout(settings.drainTimeout), Effect.ignore))
       yield* Effect.logInfo("worker consuming", { consumer: settings.consumer, batchSize: settings.batchSize })
     })
   )

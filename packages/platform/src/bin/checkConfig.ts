@@ -7,19 +7,13 @@
  */
 import { InvalidConfig } from "@voting/domain"
 import { Effect, Option } from "effect"
-import {
-  logLevelConfig,
-  pollConfig,
-  postgresConfig,
-  redisConfig,
-  redisKeyPrefixConfig
-} from "../AppConfig.ts"
+import { logLevelConfig, pollConfig, postgresConfig, redisConfig, redisKeyPrefixConfig } from "../AppConfig.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 
 const requireSecret = process.argv.includes("--require-secret")
 
 const secretHint =
-  "create it: kubectl -n voting create secret generic voting-db --from-literal=POSTGRES_PASSWORD=\"$(openssl rand -hex 24)\" (tilt up does this for you)"
+  'create it: kubectl -n voting create secret generic voting-db --from-literal=POSTGRES_PASSWORD="$(openssl rand -hex 24)" (tilt up does this for you)'
 
 const check = Effect.gen(function* () {
   yield* logLevelConfig

@@ -13,7 +13,9 @@ const program = runMigrations.pipe(
   Effect.retry(dependencyBackoff.pipe(Schedule.upTo({ duration: Duration.minutes(1) }))),
   Effect.tap((applied) =>
     Effect.logInfo(
-      applied.length === 0 ? "schema is up to date" : `applied ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}`
+      applied.length === 0
+        ? "schema is up to date"
+        : `applied ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}`
     )
   ),
   Effect.provide(PostgresConnection.layerConfig({ applicationName: "voting-migrate", maxConnections: 1 })),
