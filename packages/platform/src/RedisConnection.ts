@@ -17,6 +17,9 @@ export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
   }
 }
 
+/** How long a component waits for Redis at start before it starts anyway and reports unready. */
+const initialConnectTimeout = Duration.seconds(3)
+
 const permanentReplies = /^(WRONGTYPE|ERR|NOSCRIPT|NOPERM|NOAUTH|WRONGPASS|EXECABORT)\b/
 
 /** Connection trouble and server states that pass are worth retrying; reply errors are not. */
@@ -85,10 +88,21 @@ export class RedisConnection extends Context.Service<
               )
           )
         const client = yield* open(options.connectionName)
+        // Commands fail fast while disconnected, so give the first connection a moment before
+        // anyone uses it. A Redis that is down stays down for readiness to report, not a crash.
+        yield* Effect.callback<void>((resume) => {
+          if (client.status === "ready") return resume(Effect.void)
+          client.once("ready", () => resume(Effect.void))
+        }).pipe(Effect.timeoutOption(initialConnectTimeout))
         return RedisConnection.of({
           client,
           prefix: options.prefix,
-          duplicate: open(`${options.connectionName}-blocking`),
+          duplicate: Effect.tap(open(`${options.connectionName}-blocking`), (blocking) =>
+            Effect.callback<void>((resume) => {
+              if (blocking.status === "ready") return resume(Effect.void)
+              blocking.once("ready", () => resume(Effect.void))
+            }).pipe(Effect.timeoutOption(initialConnectTimeout))
+          ),
           ping: Effect.tryPromise({ try: () => client.ping(), catch: toRedisError("PING") }).pipe(Effect.asVoid)
         })
       })

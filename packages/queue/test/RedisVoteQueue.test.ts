@@ -1,0 +1,47 @@
+import { assert, describe, it } from "@effect/vitest"
+import { RedisConnection } from "@voting/platform"
+import { Duration, Effect, Layer } from "effect"
+import { TestRedisConnection } from "../../../test/support/TestRedis.ts"
+import { RedisVoteQueue } from "../src/RedisVoteQueue.ts"
+import { VoteQueue } from "../src/VoteQueue.ts"
+import { voteQueueContract } from "./VoteQueueContract.ts"
+
+const layer = () => RedisVoteQueue.layer.pipe(Layer.provideMerge(TestRedisConnection))
+
+voteQueueContract("RedisVoteQueue", layer)
+
+describe("RedisVoteQueue on a real Redis", () => {
+  it.live("recreates its consumer group when Redis lost it, and delivers what was queued after", () =>
+    Effect.gen(function* () {
+      const queue = yield* VoteQueue
+      const redis = yield* RedisConnection
+      yield* Effect.promise(() => redis.client.del(`${redis.prefix}votes`))
+      const id = yield* queue.enqueue({ voter: "v".repeat(22), option: "a", at: "2026-11-22T10:00:00.000Z" })
+      const delivered = yield* queue.receive({ consumer: "c1", count: 10, block: Duration.millis(10) })
+      assert.deepStrictEqual(
+        delivered.map((d) => d.id),
+        [id]
+      )
+    }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+
+  it.live("records the entry id, the reason and the payload of a dead letter", () =>
+    Effect.gen(function* () {
+      const queue = yield* VoteQueue
+      const redis = yield* RedisConnection
+      const id = yield* queue.enqueue({ voter: "short", option: "a", at: "yesterday" })
+      const [delivery] = yield* queue.receive({ consumer: "c1", count: 1, block: Duration.millis(10) })
+      yield* queue.deadLetter(delivery!, "voter is not a valid voter id")
+      const dead = yield* Effect.promise(() => redis.client.xrange(`${redis.prefix}votes:dead`, "-", "+"))
+      assert.strictEqual(dead.length, 1)
+      assert.deepStrictEqual(dead[0]?.[1], [
+        "entry",
+        id,
+        "reason",
+        "voter is not a valid voter id",
+        "payload",
+        JSON.stringify({ voter: "short", option: "a", at: "yesterday" })
+      ])
+    }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+})
