@@ -3,17 +3,21 @@ import type { ClusterModel } from "./ClusterModel.ts"
 import { runCrossChecks } from "./CrossChecks.ts"
 import { runCtlptlChecks } from "./CtlptlChecks.ts"
 import { runDockerfileChecks } from "./DockerfileChecks.ts"
-import type { Issue } from "./Objects.ts"
+import type { Issue, K8sObject } from "./Objects.ts"
 import { runPolicyRules } from "./PolicyRules.ts"
 import { validateAll } from "./SchemaValidation.ts"
 import { checkTiltfileSyntax, runTiltfileChecks } from "./TiltfileChecks.ts"
 
-export const runAllChecks = async (model: ClusterModel): Promise<Array<Issue>> => {
+/**
+ * `schemaFor` limits schema validation to some objects: a fixture's edited ones
+ * (the rest are the real objects, validated once on their own).
+ */
+export const runAllChecks = async (model: ClusterModel, schemaFor?: ReadonlyArray<K8sObject>): Promise<Array<Issue>> => {
   const tilt = [...checkTiltfileSyntax(model.tiltfile), ...runTiltfileChecks(model)]
   // A Tiltfile that does not load declares nothing to check the manifests against.
   if (model.tilt.error) return tilt
   return [
-    ...(await validateAll([...model.production, ...model.applied])).filter(uniqueBy()),
+    ...(await validateAll(schemaFor ?? [...model.production, ...model.applied])).filter(uniqueBy()),
     ...runPolicyRules(model),
     ...runCrossChecks(model),
     ...tilt,

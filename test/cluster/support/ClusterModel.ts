@@ -23,11 +23,18 @@ export interface ClusterModel {
 }
 
 let production: Array<K8sObject> | undefined
+const loaded = new Map<string, ClusterModel>()
 
+/** The model, loaded once per Tiltfile text; each call gets its own copy to change. */
 export const loadModel = (options: { readonly tiltfileText?: string } = {}): ClusterModel => {
+  const tiltfile = options.tiltfileText ?? readFileSync(join(repoRoot, "Tiltfile"), "utf8")
+  if (!loaded.has(tiltfile)) loaded.set(tiltfile, readModel(tiltfile))
+  return structuredClone(loaded.get(tiltfile) as ClusterModel)
+}
+
+const readModel = (tiltfile: string): ClusterModel => {
   const root = repoRoot
   production ??= kustomize(join(root, "manifests"))
-  const tiltfile = options.tiltfileText ?? readFileSync(join(root, "Tiltfile"), "utf8")
   const tilt = withTiltfile(tiltfile, (path) => runTiltfile(path, root))
   return {
     root,

@@ -6,15 +6,31 @@
 import { configKeys, secretKeys } from "../../../packages/platform/src/ConfigKeys.ts"
 import { defaultPorts, healthPaths } from "../../../packages/platform/src/HealthPaths.ts"
 import type { ClusterModel } from "./ClusterModel.ts"
-import { type Container, containersOf, find, type Issue, idOf, type K8sObject, isWorkload, matchesLabels, podTemplateOf } from "./Objects.ts"
+import {
+  type Container,
+  containersOf,
+  find,
+  type Issue,
+  idOf,
+  type K8sObject,
+  isWorkload,
+  matchesLabels,
+  podTemplateOf
+} from "./Objects.ts"
 import { appNamespace, builtImages, imageRepo } from "./PolicyRules.ts"
 
 type Check = (model: ClusterModel) => Array<Issue>
 
 const issue = (rule: string, object: string, message: string): Issue => ({ rule, object, message })
 const ns = (o: K8sObject) => o.metadata?.namespace
-const podsSelectedBy = (objects: ReadonlyArray<K8sObject>, namespace: string | undefined, selector: Record<string, string> | undefined) =>
-  objects.filter((w) => podTemplateOf(w) && ns(w) === namespace && matchesLabels(selector, podTemplateOf(w)?.metadata?.labels))
+const podsSelectedBy = (
+  objects: ReadonlyArray<K8sObject>,
+  namespace: string | undefined,
+  selector: Record<string, string> | undefined
+) =>
+  objects.filter(
+    (w) => podTemplateOf(w) && ns(w) === namespace && matchesLabels(selector, podTemplateOf(w)?.metadata?.labels)
+  )
 
 /** The flows the architecture needs, as "from -> to:port"; "*" is every app pod. */
 export const expectedFlows = [
@@ -35,7 +51,10 @@ export const allowedFlows = (objects: ReadonlyArray<K8sObject>): Array<string> =
     const sel = p.spec?.podSelector?.matchLabels ?? {}
     return Object.keys(sel).length === 0 || sel["app.kubernetes.io/name"] === app
   }
-  type Peer = { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> } }
+  type Peer = {
+    namespaceSelector?: { matchLabels?: Record<string, string> }
+    podSelector?: { matchLabels?: Record<string, string> }
+  }
   const peerName = (peer: Peer): string => {
     const peerNs = peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"]
     const labels = peer.podSelector?.matchLabels ?? {}
@@ -47,8 +66,12 @@ export const allowedFlows = (objects: ReadonlyArray<K8sObject>): Array<string> =
   const ingress = new Set<string>()
   for (const p of policies) {
     for (const app of apps.filter((a) => selects(p, a))) {
-      for (const rule of p.spec?.egress ?? []) for (const peer of rule.to ?? []) for (const port of ports(rule)) egress.add(`${app} -> ${peerName(peer)}:${port}`)
-      for (const rule of p.spec?.ingress ?? []) for (const peer of rule.from ?? []) for (const port of ports(rule)) ingress.add(`${peerName(peer)} -> ${app}:${port}`)
+      for (const rule of p.spec?.egress ?? [])
+        for (const peer of rule.to ?? [])
+          for (const port of ports(rule)) egress.add(`${app} -> ${peerName(peer)}:${port}`)
+      for (const rule of p.spec?.ingress ?? [])
+        for (const peer of rule.from ?? [])
+          for (const port of ports(rule)) ingress.add(`${peerName(peer)} -> ${app}:${port}`)
     }
   }
   const flows = new Set<string>()
@@ -87,12 +110,20 @@ export const crossChecks: Record<string, Check> = {
     model.applied
       .filter((o) => o.kind === "Service" && o.spec?.selector)
       .flatMap((svc) => {
-        const containers = podsSelectedBy(model.applied, ns(svc), svc.spec.selector).flatMap((w) => containersOf(w).filter((c) => !c.init))
-        const ports = containers.flatMap(({ container }) => (container.ports ?? []) as Array<{ name?: string; containerPort: number }>)
+        const containers = podsSelectedBy(model.applied, ns(svc), svc.spec.selector).flatMap((w) =>
+          containersOf(w).filter((c) => !c.init)
+        )
+        const ports = containers.flatMap(
+          ({ container }) => (container.ports ?? []) as Array<{ name?: string; containerPort: number }>
+        )
         return (svc.spec.ports ?? []).flatMap((p: { port: number; targetPort?: number | string }) => {
           const target = p.targetPort ?? p.port
-          const found = ports.some((cp) => (typeof target === "string" ? cp.name === target : cp.containerPort === target))
-          return found ? [] : [issue("xref/service-port", idOf(svc), `targetPort ${target} is not a port of the selected containers`)]
+          const found = ports.some((cp) =>
+            typeof target === "string" ? cp.name === target : cp.containerPort === target
+          )
+          return found
+            ? []
+            : [issue("xref/service-port", idOf(svc), `targetPort ${target} is not a port of the selected containers`)]
         })
       }),
 
@@ -112,21 +143,38 @@ export const crossChecks: Record<string, Check> = {
           const cm = find(model.applied, "ConfigMap", v.configMap.name, namespace)
           if (!cm) problems.push(issue("xref/configmap", idOf(w), `ConfigMap ${v.configMap.name} does not exist`))
           for (const item of v.configMap.items ?? [])
-            if (cm && !(item.key in (cm.data ?? {}))) problems.push(issue("xref/configmap", idOf(w), `ConfigMap ${v.configMap.name} has no key ${item.key}`))
+            if (cm && !(item.key in (cm.data ?? {})))
+              problems.push(issue("xref/configmap", idOf(w), `ConfigMap ${v.configMap.name} has no key ${item.key}`))
         }
         if (v.secret) {
           const secret = find(model.applied, "Secret", v.secret.secretName, namespace)
           const keys = { ...(secret?.data ?? {}), ...(secret?.stringData ?? {}) }
-          if (!secret) problems.push(issue("xref/secret", idOf(w), `Secret ${v.secret.secretName} is neither in the manifests nor made by the Tiltfile`))
+          if (!secret)
+            problems.push(
+              issue(
+                "xref/secret",
+                idOf(w),
+                `Secret ${v.secret.secretName} is neither in the manifests nor made by the Tiltfile`
+              )
+            )
           for (const item of v.secret.items ?? [])
-            if (secret && !(item.key in keys)) problems.push(issue("xref/secret", idOf(w), `Secret ${v.secret.secretName} has no key ${item.key}`))
+            if (secret && !(item.key in keys))
+              problems.push(issue("xref/secret", idOf(w), `Secret ${v.secret.secretName} has no key ${item.key}`))
         }
-        if (v.persistentVolumeClaim && !find(model.applied, "PersistentVolumeClaim", v.persistentVolumeClaim.claimName, namespace))
-          problems.push(issue("xref/pvc", idOf(w), `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} does not exist`))
+        if (
+          v.persistentVolumeClaim &&
+          !find(model.applied, "PersistentVolumeClaim", v.persistentVolumeClaim.claimName, namespace)
+        )
+          problems.push(
+            issue("xref/pvc", idOf(w), `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} does not exist`)
+          )
       }
       for (const { container, where } of containersOf(w)) {
         for (const m of container.volumeMounts ?? [])
-          if (!volumeNames.has(m.name) && !claimNames.has(m.name)) problems.push(issue("xref/pvc", where, `mounts ${m.name}, which is neither a volume nor a volume claim template`))
+          if (!volumeNames.has(m.name) && !claimNames.has(m.name))
+            problems.push(
+              issue("xref/pvc", where, `mounts ${m.name}, which is neither a volume nor a volume claim template`)
+            )
         for (const e of container.env ?? []) {
           const ref = e.valueFrom?.configMapKeyRef
           if (ref && !(ref.key in (find(model.applied, "ConfigMap", ref.name, namespace)?.data ?? {})))
@@ -142,17 +190,29 @@ export const crossChecks: Record<string, Check> = {
       .flatMap((ing) => {
         const problems: Array<Issue> = []
         if (ing.spec?.ingressClassName && !find(model.applied, "IngressClass", ing.spec.ingressClassName))
-          problems.push(issue("xref/ingress-backend", idOf(ing), `IngressClass ${ing.spec.ingressClassName} does not exist`))
+          problems.push(
+            issue("xref/ingress-backend", idOf(ing), `IngressClass ${ing.spec.ingressClassName} does not exist`)
+          )
         for (const tls of ing.spec?.tls ?? [])
-          if (!find(model.applied, "Secret", tls.secretName, ns(ing))) problems.push(issue("xref/ingress-backend", idOf(ing), `TLS Secret ${tls.secretName} is not made by the Tiltfile`))
+          if (!find(model.applied, "Secret", tls.secretName, ns(ing)))
+            problems.push(
+              issue("xref/ingress-backend", idOf(ing), `TLS Secret ${tls.secretName} is not made by the Tiltfile`)
+            )
         for (const rule of ing.spec?.rules ?? [])
           for (const path of rule.http?.paths ?? []) {
             const backend = path.backend?.service
             const svc = find(model.applied, "Service", backend?.name, ns(ing))
             const port = backend?.port?.name ?? backend?.port?.number
-            if (!svc) problems.push(issue("xref/ingress-backend", idOf(ing), `${rule.host}: Service ${backend?.name} does not exist`))
-            else if (!(svc.spec?.ports ?? []).some((p: { name?: string; port: number }) => p.name === port || p.port === port))
-              problems.push(issue("xref/ingress-backend", idOf(ing), `${rule.host}: Service ${backend?.name} has no port ${port}`))
+            if (!svc)
+              problems.push(
+                issue("xref/ingress-backend", idOf(ing), `${rule.host}: Service ${backend?.name} does not exist`)
+              )
+            else if (
+              !(svc.spec?.ports ?? []).some((p: { name?: string; port: number }) => p.name === port || p.port === port)
+            )
+              problems.push(
+                issue("xref/ingress-backend", idOf(ing), `${rule.host}: Service ${backend?.name} has no port ${port}`)
+              )
           }
         return problems
       }),
@@ -183,7 +243,13 @@ export const crossChecks: Record<string, Check> = {
         const svc = find(model.applied, "Service", sts.spec?.serviceName, ns(sts))
         return svc?.spec?.clusterIP === "None"
           ? []
-          : [issue("xref/statefulset-service", idOf(sts), `serviceName ${sts.spec?.serviceName} must be a headless Service`)]
+          : [
+              issue(
+                "xref/statefulset-service",
+                idOf(sts),
+                `serviceName ${sts.spec?.serviceName} must be a headless Service`
+              )
+            ]
       }),
 
   "xref/probe-path": (model) => {
@@ -197,9 +263,12 @@ export const crossChecks: Record<string, Check> = {
           const expectedPort = defaultPorts[service]
           const problems: Array<Issue> = []
           const portEnv = (container.env ?? []).find((e: { name: string }) => e.name === "PORT")?.value
-          if (expectedPort === undefined) problems.push(issue("xref/probe-path", where, `${service} is not a component the services know`))
+          if (expectedPort === undefined)
+            problems.push(issue("xref/probe-path", where, `${service} is not a component the services know`))
           else if (portEnv !== undefined && Number(portEnv) !== expectedPort)
-            problems.push(issue("xref/probe-path", where, `PORT ${portEnv} differs from ${service}'s port ${expectedPort}`))
+            problems.push(
+              issue("xref/probe-path", where, `PORT ${portEnv} differs from ${service}'s port ${expectedPort}`)
+            )
           const probes: Array<[string, ReadonlySet<string>]> = [
             ["startupProbe", live],
             ["livenessProbe", live],
@@ -208,13 +277,32 @@ export const crossChecks: Record<string, Check> = {
           for (const [name, paths] of probes) {
             const get = container[name]?.httpGet
             if (!get) {
-              problems.push(issue("xref/probe-path", where, `${name} must be an HTTP GET on the service's health endpoints`))
+              problems.push(
+                issue("xref/probe-path", where, `${name} must be an HTTP GET on the service's health endpoints`)
+              )
               continue
             }
-            if (!paths.has(get.path)) problems.push(issue("xref/probe-path", where, `${name} path ${get.path} is not served (expected ${[...paths].join(" or ")})`))
-            const port = (container.ports ?? []).find((p: { name?: string; containerPort: number }) => p.name === get.port || p.containerPort === get.port)
-            if (!port) problems.push(issue("xref/probe-path", where, `${name} port ${get.port} is not a container port`))
-            else if (port.containerPort !== expectedPort) problems.push(issue("xref/probe-path", where, `${name} probes port ${port.containerPort}, the service listens on ${expectedPort}`))
+            if (!paths.has(get.path))
+              problems.push(
+                issue(
+                  "xref/probe-path",
+                  where,
+                  `${name} path ${get.path} is not served (expected ${[...paths].join(" or ")})`
+                )
+              )
+            const port = (container.ports ?? []).find(
+              (p: { name?: string; containerPort: number }) => p.name === get.port || p.containerPort === get.port
+            )
+            if (!port)
+              problems.push(issue("xref/probe-path", where, `${name} port ${get.port} is not a container port`))
+            else if (port.containerPort !== expectedPort)
+              problems.push(
+                issue(
+                  "xref/probe-path",
+                  where,
+                  `${name} probes port ${port.containerPort}, the service listens on ${expectedPort}`
+                )
+              )
           }
           return problems
         })
@@ -229,10 +317,13 @@ export const crossChecks: Record<string, Check> = {
       for (const { container, where } of containersOf(w)) {
         const repo = imageRepo(String(container.image))
         if (built.has(repo)) used.add(repo)
-        else if (repo.startsWith("voting/")) problems.push(issue("xref/images-built", where, `image ${container.image} is not built by any docker_build`))
+        else if (repo.startsWith("voting/"))
+          problems.push(issue("xref/images-built", where, `image ${container.image} is not built by any docker_build`))
       }
     }
-    for (const ref of built) if (!used.has(ref)) problems.push(issue("xref/images-built", `docker_build ${ref}`, "builds an image no manifest uses"))
+    for (const ref of built)
+      if (!used.has(ref))
+        problems.push(issue("xref/images-built", `docker_build ${ref}`, "builds an image no manifest uses"))
     return problems
   },
 
@@ -242,13 +333,18 @@ export const crossChecks: Record<string, Check> = {
     const problems: Array<Issue> = []
     for (const cm of model.applied.filter((o) => o.kind === "ConfigMap" && ns(o) === appNamespace)) {
       for (const key of Object.keys(cm.data ?? {})) {
-        if (secret.has(key)) problems.push(issue("xref/config-keys", idOf(cm), `${key} is a secret and belongs in the Secret`))
-        else if (!known.has(key)) problems.push(issue("xref/config-keys", idOf(cm), `${key} is not a key the services read`))
+        if (secret.has(key))
+          problems.push(issue("xref/config-keys", idOf(cm), `${key} is a secret and belongs in the Secret`))
+        else if (!known.has(key))
+          problems.push(issue("xref/config-keys", idOf(cm), `${key} is not a key the services read`))
       }
     }
     const dbSecret = find(model.applied, "Secret", "voting-db", appNamespace)
     for (const key of Object.keys({ ...(dbSecret?.data ?? {}), ...(dbSecret?.stringData ?? {}) }))
-      if (!secret.has(key)) problems.push(issue("xref/config-keys", `Secret/${appNamespace}/voting-db`, `${key} is not a secret key the services read`))
+      if (!secret.has(key))
+        problems.push(
+          issue("xref/config-keys", `Secret/${appNamespace}/voting-db`, `${key} is not a secret key the services read`)
+        )
     return problems
   },
 
@@ -257,8 +353,16 @@ export const crossChecks: Record<string, Check> = {
     const missing = expectedFlows.filter((f) => !allowed.includes(f))
     const extra = allowed.filter((f) => !expectedFlows.includes(f))
     return [
-      ...missing.map((f) => issue("xref/network-flows", `NetworkPolicies/${appNamespace}`, `needed flow not allowed: ${f}`)),
-      ...extra.map((f) => issue("xref/network-flows", `NetworkPolicies/${appNamespace}`, `flow allowed that the architecture does not need: ${f}`))
+      ...missing.map((f) =>
+        issue("xref/network-flows", `NetworkPolicies/${appNamespace}`, `needed flow not allowed: ${f}`)
+      ),
+      ...extra.map((f) =>
+        issue(
+          "xref/network-flows",
+          `NetworkPolicies/${appNamespace}`,
+          `flow allowed that the architecture does not need: ${f}`
+        )
+      )
     ]
   }
 }

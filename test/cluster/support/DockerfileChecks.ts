@@ -34,12 +34,14 @@ export const runDockerfileChecks = (model: ClusterModel): Array<Issue> => {
     if (names.has(s.from.toLowerCase())) continue
     const tag = /:([^/:@]+)(@sha256:[0-9a-f]{64})?$/.exec(s.from)?.[1]
     if (!tag) problems.push(issue("dockerfile/pinned-base", `FROM ${s.from} has no tag`))
-    else if (tag === "latest" || !/\d/.test(`${s.from}`.split("/").at(-1) ?? "")) problems.push(issue("dockerfile/pinned-base", `FROM ${s.from} is not pinned to a version`))
+    else if (tag === "latest" || !/\d/.test(`${s.from}`.split("/").at(-1) ?? ""))
+      problems.push(issue("dockerfile/pinned-base", `FROM ${s.from} is not pinned to a version`))
   }
   const dev = stages.find((s) => s.name === "dev")
   const production = stages.find((s) => s.name === "production")
   if (!dev || !production) problems.push(issue("dockerfile/targets", "needs a dev and a production stage"))
-  if (production && stages.at(-1) !== production) problems.push(issue("dockerfile/targets", "production must be the last stage, so a plain `docker build` makes it"))
+  if (production && stages.at(-1) !== production)
+    problems.push(issue("dockerfile/targets", "production must be the last stage, so a plain `docker build` makes it"))
   const chain = (s: Stage | undefined): Array<Stage> => {
     const parent = s ? stages.find((p) => p.name === s.from.toLowerCase()) : undefined
     return s ? [s, ...chain(parent)] : []
@@ -47,12 +49,19 @@ export const runDockerfileChecks = (model: ClusterModel): Array<Issue> => {
   for (const target of [dev, production].filter((s) => s !== undefined)) {
     const lines = chain(target).flatMap((s) => [...s.lines].reverse())
     const user = lines.find((l) => /^USER\s/i.test(l))?.split(/\s+/)[1]
-    if (!user || /^(root|0)(:|$)/.test(user)) problems.push(issue("dockerfile/non-root", `the ${target.name} target must end on a non-root USER`))
+    if (!user || /^(root|0)(:|$)/.test(user))
+      problems.push(issue("dockerfile/non-root", `the ${target.name} target must end on a non-root USER`))
     const entrypoint = lines.find((l) => /^ENTRYPOINT\s/i.test(l)) ?? ""
-    if (!/tini/.test(entrypoint)) problems.push(issue("dockerfile/pid1", `the ${target.name} target must run Node under an init (tini) that forwards SIGTERM`))
+    if (!/tini/.test(entrypoint))
+      problems.push(
+        issue("dockerfile/pid1", `the ${target.name} target must run Node under an init (tini) that forwards SIGTERM`)
+      )
   }
-  if (dev && /distroless/.test(chain(dev).at(-1)?.from ?? "")) problems.push(issue("dockerfile/targets", "the dev target needs a shell and tar for live update"))
-  if (dev && !dev.lines.some((l) => /--watch/.test(l))) problems.push(issue("dockerfile/targets", "the dev target must run the sources under node --watch"))
-  if (production && !/distroless/.test(production.from)) problems.push(issue("dockerfile/targets", "production must run on a minimal (distroless) base"))
+  if (dev && /distroless/.test(chain(dev).at(-1)?.from ?? ""))
+    problems.push(issue("dockerfile/targets", "the dev target needs a shell and tar for live update"))
+  if (dev && !dev.lines.some((l) => /--watch/.test(l)))
+    problems.push(issue("dockerfile/targets", "the dev target must run the sources under node --watch"))
+  if (production && !/distroless/.test(production.from))
+    problems.push(issue("dockerfile/targets", "production must run on a minimal (distroless) base"))
   return problems
 }

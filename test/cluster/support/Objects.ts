@@ -76,5 +76,6 @@ export const matchesLabels = (
 
 export const find = (objects: ReadonlyArray<K8sObject>, kind: string, name: string, namespace?: string) =>
   objects.find(
-    (o) => o.kind === kind && o.metadata?.name === name && (namespace === undefined || o.metadata?.namespace === namespace)
+    (o) =>
+      o.kind === kind && o.metadata?.name === name && (namespace === undefined || o.metadata?.namespace === namespace)
   )

@@ -38,7 +38,10 @@ type Rule = (model: ClusterModel) => Array<Issue>
 const perContainer =
   (
     rule: string,
-    check: (c: Container, ctx: { workload: K8sObject; init: boolean; model: ClusterModel; dev: boolean }) => string | undefined
+    check: (
+      c: Container,
+      ctx: { workload: K8sObject; init: boolean; model: ClusterModel; dev: boolean }
+    ) => string | undefined
   ): Rule =>
   (model) => {
     const issues: Array<Issue> = []
@@ -103,7 +106,9 @@ export const policyRules: Record<string, Rule> = {
         const podLabels = podTemplateOf(o)?.metadata?.labels ?? {}
         const missing = [
           labels["app.kubernetes.io/name"] ? undefined : "app.kubernetes.io/name",
-          inApp(o) && labels["app.kubernetes.io/part-of"] !== "voting-app" ? "app.kubernetes.io/part-of=voting-app" : undefined,
+          inApp(o) && labels["app.kubernetes.io/part-of"] !== "voting-app"
+            ? "app.kubernetes.io/part-of=voting-app"
+            : undefined,
           podTemplateOf(o) && !podLabels["app.kubernetes.io/name"] ? "pod template app.kubernetes.io/name" : undefined
         ].filter((m) => m !== undefined)
         return missing.length === 0
@@ -156,9 +161,13 @@ export const policyRules: Record<string, Rule> = {
 
   "rbac/least-privilege": (model) =>
     model.applied.flatMap((o): Array<Issue> => {
-      if ((o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") &&
-        (o.subjects ?? []).some((s: { namespace?: string }) => s.namespace === appNamespace)) {
-        return [{ rule: "rbac/least-privilege", object: idOf(o), message: "the app's service accounts use no Kubernetes API" }]
+      if (
+        (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") &&
+        (o.subjects ?? []).some((s: { namespace?: string }) => s.namespace === appNamespace)
+      ) {
+        return [
+          { rule: "rbac/least-privilege", object: idOf(o), message: "the app's service accounts use no Kubernetes API" }
+        ]
       }
       if (o.kind === "ClusterRole" || o.kind === "Role") {
         const writes = (o.rules ?? []).filter(
@@ -167,7 +176,13 @@ export const policyRules: Record<string, Rule> = {
             !(r.resources.length === 1 && r.resources[0] === "ingresses/status" && r.verbs.join() === "update")
         )
         if (writes.length > 0 || (o.rules ?? []).some((r: { verbs: Array<string> }) => r.verbs.includes("*")))
-          return [{ rule: "rbac/least-privilege", object: idOf(o), message: "grants more than read access (plus ingresses/status update)" }]
+          return [
+            {
+              rule: "rbac/least-privilege",
+              object: idOf(o),
+              message: "grants more than read access (plus ingresses/status update)"
+            }
+          ]
       }
       return []
     }),
@@ -222,7 +237,8 @@ export const policyRules: Record<string, Rule> = {
     const env = (c.env ?? []) as Array<{ name: string; value?: string; valueFrom?: Record<string, unknown> }>
     const bySecretRef = env.find((e) => e.valueFrom?.secretKeyRef)
     if (bySecretRef) return `env ${bySecretRef.name} comes from a Secret; mount the Secret as files instead`
-    if ((c.envFrom ?? []).some((e: { secretRef?: unknown }) => e.secretRef)) return "envFrom a Secret; mount it as files instead"
+    if ((c.envFrom ?? []).some((e: { secretRef?: unknown }) => e.secretRef))
+      return "envFrom a Secret; mount it as files instead"
     const named = env.find((e) => (secretKeys as ReadonlyArray<string>).includes(e.name))
     return named ? `env ${named.name} holds a secret; read it from the mounted Secret file` : undefined
   }),
@@ -237,7 +253,11 @@ export const policyRules: Record<string, Rule> = {
   "deployment/replicas": (model) =>
     model.production
       .filter((o) => o.kind === "Deployment" && inApp(o) && !((o.spec?.replicas ?? 1) >= 2))
-      .map((o) => ({ rule: "deployment/replicas", object: idOf(o), message: "a stateless workload runs at least 2 replicas" })),
+      .map((o) => ({
+        rule: "deployment/replicas",
+        object: idOf(o),
+        message: "a stateless workload runs at least 2 replicas"
+      })),
 
   "deployment/rolling-update": (model) =>
     model.production
@@ -246,7 +266,13 @@ export const policyRules: Record<string, Rule> = {
         const s = o.spec?.strategy
         return s?.type === "RollingUpdate" && s.rollingUpdate?.maxUnavailable === 0
           ? []
-          : [{ rule: "deployment/rolling-update", object: idOf(o), message: "strategy must be RollingUpdate with maxUnavailable: 0" }]
+          : [
+              {
+                rule: "deployment/rolling-update",
+                object: idOf(o),
+                message: "strategy must be RollingUpdate with maxUnavailable: 0"
+              }
+            ]
       }),
 
   "pod/graceful-shutdown": perPod("pod/graceful-shutdown", (spec, workload) => {
@@ -258,7 +284,8 @@ export const policyRules: Record<string, Rule> = {
     )
     const needed = preStop + serviceDrainSeconds + shutdownMarginSeconds
     if (typeof grace !== "number") return "terminationGracePeriodSeconds must be set"
-    if (grace < needed) return `terminationGracePeriodSeconds ${grace} < preStop ${preStop} s + drain ${serviceDrainSeconds} s + ${shutdownMarginSeconds} s`
+    if (grace < needed)
+      return `terminationGracePeriodSeconds ${grace} < preStop ${preStop} s + drain ${serviceDrainSeconds} s + ${shutdownMarginSeconds} s`
     if (grace > 120) return `terminationGracePeriodSeconds ${grace} is far beyond the ${serviceDrainSeconds} s drain`
     return undefined
   }),
@@ -275,7 +302,13 @@ export const policyRules: Record<string, Rule> = {
     )
     return deny
       ? []
-      : [{ rule: "network-policy/default-deny", object: `Namespace/${appNamespace}`, message: "no default-deny policy for Ingress and Egress" }]
+      : [
+          {
+            rule: "network-policy/default-deny",
+            object: `Namespace/${appNamespace}`,
+            message: "no default-deny policy for Ingress and Egress"
+          }
+        ]
   },
 
   "network-policy/coverage": (model) => {
@@ -284,7 +317,9 @@ export const policyRules: Record<string, Rule> = {
     )
     return model.applied
       .filter((o) => podTemplateOf(o) && inApp(o))
-      .filter((w) => !policies.some((p) => matchesLabels(p.spec.podSelector.matchLabels, podTemplateOf(w)?.metadata?.labels)))
+      .filter(
+        (w) => !policies.some((p) => matchesLabels(p.spec.podSelector.matchLabels, podTemplateOf(w)?.metadata?.labels))
+      )
       .map((w) => ({ rule: "network-policy/coverage", object: idOf(w), message: "no NetworkPolicy selects its pods" }))
   },
 
@@ -298,7 +333,13 @@ export const policyRules: Record<string, Rule> = {
         )
         return claims.size > 0 && mounted
           ? []
-          : [{ rule: "statefulset/storage", object: idOf(o), message: "needs a volumeClaimTemplate mounted by its container" }]
+          : [
+              {
+                rule: "statefulset/storage",
+                object: idOf(o),
+                message: "needs a volumeClaimTemplate mounted by its container"
+              }
+            ]
       }),
 
   "postgres/pg-isready": (model) => {
@@ -307,7 +348,13 @@ export const policyRules: Record<string, Rule> = {
     const usesPgIsready = (p: Container) => JSON.stringify(p?.exec?.command ?? []).includes("pg_isready")
     return c && ["readinessProbe", "livenessProbe", "startupProbe"].every((p) => usesPgIsready(c[p]))
       ? []
-      : [{ rule: "postgres/pg-isready", object: `StatefulSet/${appNamespace}/postgres`, message: "probes must run pg_isready" }]
+      : [
+          {
+            rule: "postgres/pg-isready",
+            object: `StatefulSet/${appNamespace}/postgres`,
+            message: "probes must run pg_isready"
+          }
+        ]
   },
 
   "redis/append-only": (model) => {
@@ -322,7 +369,13 @@ export const policyRules: Record<string, Rule> = {
     )
     return flag("--appendonly") === "yes" && dataOnClaim
       ? []
-      : [{ rule: "redis/append-only", object: `StatefulSet/${appNamespace}/redis`, message: "needs --appendonly yes with --dir on its volume claim" }]
+      : [
+          {
+            rule: "redis/append-only",
+            object: `StatefulSet/${appNamespace}/redis`,
+            message: "needs --appendonly yes with --dir on its volume claim"
+          }
+        ]
   },
 
   "availability/pdb-and-hpa": (model) =>
@@ -330,12 +383,22 @@ export const policyRules: Record<string, Rule> = {
       .filter((o) => o.kind === "Deployment" && inApp(o))
       .flatMap((d) => {
         const labels = podTemplateOf(d)?.metadata?.labels
-        const pdb = model.applied.some((o) => o.kind === "PodDisruptionBudget" && inApp(o) && matchesLabels(o.spec?.selector?.matchLabels, labels))
-        const hpa = model.applied.some(
-          (o) => o.kind === "HorizontalPodAutoscaler" && inApp(o) && o.spec?.scaleTargetRef?.kind === "Deployment" && o.spec?.scaleTargetRef?.name === d.metadata.name
+        const pdb = model.applied.some(
+          (o) => o.kind === "PodDisruptionBudget" && inApp(o) && matchesLabels(o.spec?.selector?.matchLabels, labels)
         )
-        const missing = [pdb ? undefined : "PodDisruptionBudget", hpa ? undefined : "HorizontalPodAutoscaler"].filter(Boolean)
-        return missing.length === 0 ? [] : [{ rule: "availability/pdb-and-hpa", object: idOf(d), message: `no ${missing.join(" or ")}` }]
+        const hpa = model.applied.some(
+          (o) =>
+            o.kind === "HorizontalPodAutoscaler" &&
+            inApp(o) &&
+            o.spec?.scaleTargetRef?.kind === "Deployment" &&
+            o.spec?.scaleTargetRef?.name === d.metadata.name
+        )
+        const missing = [pdb ? undefined : "PodDisruptionBudget", hpa ? undefined : "HorizontalPodAutoscaler"].filter(
+          Boolean
+        )
+        return missing.length === 0
+          ? []
+          : [{ rule: "availability/pdb-and-hpa", object: idOf(d), message: `no ${missing.join(" or ")}` }]
       }),
 
   "ingress/tls": (model) => {
@@ -345,9 +408,19 @@ export const policyRules: Record<string, Rule> = {
       const served = ingresses.some(
         (i) =>
           (i.spec?.rules ?? []).some((r: { host?: string }) => r.host === host) &&
-          (i.spec?.tls ?? []).some((t: { hosts?: Array<string>; secretName?: string }) => t.secretName && (t.hosts ?? []).includes(host))
+          (i.spec?.tls ?? []).some(
+            (t: { hosts?: Array<string>; secretName?: string }) => t.secretName && (t.hosts ?? []).includes(host)
+          )
       )
-      return served ? [] : [{ rule: "ingress/tls", object: `Ingress/${appNamespace}`, message: `${host} needs a rule and a TLS entry with a Secret` }]
+      return served
+        ? []
+        : [
+            {
+              rule: "ingress/tls",
+              object: `Ingress/${appNamespace}`,
+              message: `${host} needs a rule and a TLS entry with a Secret`
+            }
+          ]
     })
   },
 
@@ -362,33 +435,70 @@ export const policyRules: Record<string, Rule> = {
         ? undefined
         : "HTTP is not redirected to HTTPS",
       hostPorts.has(80) && hostPorts.has(443) ? undefined : "does not bind hostPorts 80 and 443",
-      traefik?.spec?.template?.spec?.nodeSelector?.["ingress-ready"] === "true" ? undefined : "not pinned to the ingress-ready node"
+      traefik?.spec?.template?.spec?.nodeSelector?.["ingress-ready"] === "true"
+        ? undefined
+        : "not pinned to the ingress-ready node"
     ].filter((p) => p !== undefined)
-    return problems.map((message) => ({ rule: "ingress/controller", object: `Deployment/${controllerNamespace}/traefik`, message }))
+    return problems.map((message) => ({
+      rule: "ingress/controller",
+      object: `Deployment/${controllerNamespace}/traefik`,
+      message
+    }))
   },
 
   "init/check-config": (model) =>
     ["worker", "result"].flatMap((name) => {
       const w = find(model.applied, "Deployment", name, appNamespace)
       const spec = podTemplateOf(w ?? ({} as K8sObject))?.spec
-      const check = (spec?.initContainers ?? []).find((c: Container) => JSON.stringify(c.args ?? []).includes("check-config"))
+      const check = (spec?.initContainers ?? []).find((c: Container) =>
+        JSON.stringify(c.args ?? []).includes("check-config")
+      )
       const secretVolume = (spec?.volumes ?? []).find((v: { secret?: unknown }) => v.secret)
-      if (!check) return [{ rule: "init/check-config", object: `Deployment/${appNamespace}/${name}`, message: "no init container checks the config" }]
+      if (!check)
+        return [
+          {
+            rule: "init/check-config",
+            object: `Deployment/${appNamespace}/${name}`,
+            message: "no init container checks the config"
+          }
+        ]
       if (spec?.initContainers?.[0] !== check)
-        return [{ rule: "init/check-config", object: `Deployment/${appNamespace}/${name}`, message: "the config check must run first" }]
+        return [
+          {
+            rule: "init/check-config",
+            object: `Deployment/${appNamespace}/${name}`,
+            message: "the config check must run first"
+          }
+        ]
       if (secretVolume && secretVolume.secret.optional !== true)
-        return [{ rule: "init/check-config", object: `Deployment/${appNamespace}/${name}`, message: "the Secret volume must be optional so check-config, not a stuck pod, reports a missing Secret" }]
+        return [
+          {
+            rule: "init/check-config",
+            object: `Deployment/${appNamespace}/${name}`,
+            message: "the Secret volume must be optional so check-config, not a stuck pod, reports a missing Secret"
+          }
+        ]
       return []
     }),
 
   "init/migrate": (model) => {
     const spec = find(model.applied, "Deployment", "worker", appNamespace)?.spec?.template?.spec
     const names = (spec?.initContainers ?? []).map((c: Container) => c.name)
-    const wait = (spec?.initContainers ?? []).findIndex((c: Container) => JSON.stringify([c.command, c.args]).includes("pg_isready"))
-    const migrate = (spec?.initContainers ?? []).findIndex((c: Container) => JSON.stringify(c.args ?? []).includes("migrate"))
+    const wait = (spec?.initContainers ?? []).findIndex((c: Container) =>
+      JSON.stringify([c.command, c.args]).includes("pg_isready")
+    )
+    const migrate = (spec?.initContainers ?? []).findIndex((c: Container) =>
+      JSON.stringify(c.args ?? []).includes("migrate")
+    )
     return wait >= 0 && migrate > wait
       ? []
-      : [{ rule: "init/migrate", object: `Deployment/${appNamespace}/worker`, message: `must wait for PostgreSQL, then migrate (init containers: ${names.join(", ")})` }]
+      : [
+          {
+            rule: "init/migrate",
+            object: `Deployment/${appNamespace}/worker`,
+            message: `must wait for PostgreSQL, then migrate (init containers: ${names.join(", ")})`
+          }
+        ]
   }
 }
 

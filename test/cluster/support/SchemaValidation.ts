@@ -34,6 +34,33 @@ export const definitionName = (apiVersion: string, kind: string): string => {
   return `IoK8sApi${cap(groupWord)}${cap(version)}${kind}`
 }
 
+/**
+ * The group-versions Kubernetes v1.36 serves (GA). kubernetes-models merges the
+ * specs of older releases to keep removed APIs typed (extensions/v1beta1 and
+ * the like), so its having a validator does not mean the API still exists.
+ */
+export const servedGroupVersions = new Set([
+  "v1",
+  "apps/v1",
+  "batch/v1",
+  "autoscaling/v1",
+  "autoscaling/v2",
+  "policy/v1",
+  "networking.k8s.io/v1",
+  "rbac.authorization.k8s.io/v1",
+  "storage.k8s.io/v1",
+  "discovery.k8s.io/v1",
+  "scheduling.k8s.io/v1",
+  "node.k8s.io/v1",
+  "coordination.k8s.io/v1",
+  "certificates.k8s.io/v1",
+  "events.k8s.io/v1",
+  "admissionregistration.k8s.io/v1",
+  "apiextensions.k8s.io/v1",
+  "flowcontrol.apiserver.k8s.io/v1",
+  "resource.k8s.io/v1"
+])
+
 const validators = new Map<string, Validate | undefined>()
 
 const validatorFor = async (apiVersion: string, kind: string): Promise<Validate | undefined> => {
@@ -114,7 +141,7 @@ export const validateObject = async (object: K8sObject): Promise<Array<Issue>> =
   if (typeof object.apiVersion !== "string" || typeof object.kind !== "string") {
     return [{ rule: "schema/type-meta", object: object_, message: "apiVersion and kind are required strings" }]
   }
-  const validate = await validatorFor(object.apiVersion, object.kind)
+  const validate = servedGroupVersions.has(object.apiVersion) ? await validatorFor(object.apiVersion, object.kind) : undefined
   if (!validate) {
     return [
       {

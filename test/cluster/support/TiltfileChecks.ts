@@ -5,6 +5,7 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import type { ClusterModel } from "./ClusterModel.ts"
 import { withTiltfile } from "./ClusterModel.ts"
+import { stagesOf } from "./DockerfileChecks.ts"
 import { type Issue, isWorkload } from "./Objects.ts"
 
 type Check = (model: ClusterModel) => Array<Issue>
@@ -26,10 +27,14 @@ export const buildifierPath = (): string => {
 export const checkTiltfileSyntax = (text: string): Array<Issue> =>
   withTiltfile(text, (path) => {
     try {
-      execFileSync(buildifierPath(), ["--mode=check", "--lint=warn", "--warnings=-module-docstring", "--type=default", path], {
-        stdio: "pipe",
-        encoding: "utf8"
-      })
+      execFileSync(
+        buildifierPath(),
+        ["--mode=check", "--lint=warn", "--warnings=-module-docstring", "--type=default", path],
+        {
+          stdio: "pipe",
+          encoding: "utf8"
+        }
+      )
       return []
     } catch (error) {
       const e = error as { stderr?: string; stdout?: string }
@@ -58,7 +63,13 @@ const resourceNames = (model: ClusterModel) => [
 export const tiltfileChecks: Record<string, Check> = {
   "tilt/load-error": (model) =>
     model.tilt.error
-      ? [issue("tilt/load-error", `Tiltfile:${model.tilt.error.line ?? "?"}`, `${model.tilt.error.type}: ${model.tilt.error.message}`)]
+      ? [
+          issue(
+            "tilt/load-error",
+            `Tiltfile:${model.tilt.error.line ?? "?"}`,
+            `${model.tilt.error.type}: ${model.tilt.error.message}`
+          )
+        ]
       : [],
 
   "tilt/api-use": (model) => model.tilt.problems.map((p) => issue("tilt/api-use", "Tiltfile", p)),
@@ -69,15 +80,25 @@ export const tiltfileChecks: Record<string, Check> = {
     const claimed = new Map<string, string>()
     for (const r of model.tilt.k8s_resources) {
       const name = r.new_name || r.workload
-      if (r.workload && !workloads.has(r.workload)) problems.push(issue("tilt/resources", `k8s_resource ${name}`, `no workload named ${r.workload}`))
+      if (r.workload && !workloads.has(r.workload))
+        problems.push(issue("tilt/resources", `k8s_resource ${name}`, `no workload named ${r.workload}`))
       for (const selector of r.objects) {
         const matched = selectObjects(model, selector)
         if (matched.length !== 1) {
-          problems.push(issue("tilt/resources", `k8s_resource ${name}`, `object selector ${selector} matches ${matched.length} objects, not 1`))
+          problems.push(
+            issue(
+              "tilt/resources",
+              `k8s_resource ${name}`,
+              `object selector ${selector} matches ${matched.length} objects, not 1`
+            )
+          )
           continue
         }
         const key = JSON.stringify(matched[0]?.metadata) + matched[0]?.kind
-        if (claimed.has(key)) problems.push(issue("tilt/resources", `k8s_resource ${name}`, `${selector} is already in ${claimed.get(key)}`))
+        if (claimed.has(key))
+          problems.push(
+            issue("tilt/resources", `k8s_resource ${name}`, `${selector} is already in ${claimed.get(key)}`)
+          )
         claimed.set(key, name)
       }
     }
@@ -85,7 +106,8 @@ export const tiltfileChecks: Record<string, Check> = {
     for (const r of [...model.tilt.k8s_resources, ...model.tilt.local_resources]) {
       const name = "name" in r ? r.name : r.new_name || r.workload
       for (const dep of r.resource_deps)
-        if (!known.has(dep)) problems.push(issue("tilt/resources", `resource ${name}`, `resource_deps names ${dep}, which is no resource`))
+        if (!known.has(dep))
+          problems.push(issue("tilt/resources", `resource ${name}`, `resource_deps names ${dep}, which is no resource`))
     }
     return problems
   },
@@ -93,7 +115,9 @@ export const tiltfileChecks: Record<string, Check> = {
   "tilt/dependencies": (model) => {
     const worker = model.tilt.k8s_resources.find((r) => r.workload === "worker")
     const missing = ["postgres", "redis"].filter((d) => !worker?.resource_deps.includes(d))
-    return missing.length === 0 ? [] : [issue("tilt/dependencies", "k8s_resource worker", `must start after ${missing.join(" and ")}`)]
+    return missing.length === 0
+      ? []
+      : [issue("tilt/dependencies", "k8s_resource worker", `must start after ${missing.join(" and ")}`)]
   },
 
   "tilt/links": (model) =>
@@ -116,14 +140,20 @@ export const tiltfileChecks: Record<string, Check> = {
       const syncs = b.live_update.flatMap((s) => (s.step === "sync" ? [s] : []))
       const service = b.build_args.SERVICE
       if (b.target !== "dev") problems.push("must build the dev target")
-      if (!service || !existsSync(join(model.root, "services", service))) problems.push(`build arg SERVICE=${service} names no directory under services/`)
+      else if (!stagesOf(model.dockerfile).some((stage) => stage.name === b.target))
+        problems.push(`target ${b.target} is not a stage of the Dockerfile`)
+      if (!service || !existsSync(join(model.root, "services", service)))
+        problems.push(`build arg SERVICE=${service} names no directory under services/`)
       if (!fallBack.includes("package-lock.json")) problems.push("fall_back_on must include package-lock.json")
-      for (const f of fallBack) if (!existsSync(join(model.root, f))) problems.push(`fall_back_on names ${f}, which does not exist`)
-      if (service && !syncs.some((s) => s.local_path === `services/${service}`)) problems.push(`does not sync services/${service}`)
+      for (const f of fallBack)
+        if (!existsSync(join(model.root, f))) problems.push(`fall_back_on names ${f}, which does not exist`)
+      if (service && !syncs.some((s) => s.local_path === `services/${service}`))
+        problems.push(`does not sync services/${service}`)
       if (!syncs.some((s) => s.local_path === "packages")) problems.push("does not sync the shared packages")
       for (const s of syncs) {
         if (!existsSync(join(model.root, s.local_path))) problems.push(`syncs ${s.local_path}, which does not exist`)
-        if (s.remote_path !== `/app/${s.local_path}`) problems.push(`syncs ${s.local_path} to ${s.remote_path}, not to /app/${s.local_path} where the image has it`)
+        if (s.remote_path !== `/app/${s.local_path}`)
+          problems.push(`syncs ${s.local_path} to ${s.remote_path}, not to /app/${s.local_path} where the image has it`)
       }
       return problems.map((p) => issue("tilt/live-update", `docker_build ${b.ref}`, p))
     }),
@@ -133,14 +163,23 @@ export const tiltfileChecks: Record<string, Check> = {
       .filter((f) => !existsSync(join(model.root, f)) || f.startsWith(".dev/"))
       .flatMap((f) => {
         const dir = f.split("/").slice(0, -1).join("/")
-        if (!f.startsWith(".dev/")) return [issue("tilt/generated-files", "Tiltfile", `reads ${f}, which does not exist and is not generated under .dev/`)]
+        if (!f.startsWith(".dev/"))
+          return [
+            issue(
+              "tilt/generated-files",
+              "Tiltfile",
+              `reads ${f}, which does not exist and is not generated under .dev/`
+            )
+          ]
         return model.tilt.local_commands.some((c) => c.includes(dir))
           ? []
           : [issue("tilt/generated-files", "Tiltfile", `reads ${f}, but no local() command makes ${dir}`)]
       }),
 
   "tilt/context": (model) => {
-    const cluster = model.ctlptl.find((d) => (d as { kind?: string })?.kind === "Cluster") as { name?: string } | undefined
+    const cluster = model.ctlptl.find((d) => (d as { kind?: string })?.kind === "Cluster") as
+      | { name?: string }
+      | undefined
     return cluster?.name && model.tilt.allowed_contexts.includes(cluster.name)
       ? []
       : [issue("tilt/context", "Tiltfile", `allow_k8s_contexts must name ctlptl.yaml's cluster (${cluster?.name})`)]
@@ -149,18 +188,34 @@ export const tiltfileChecks: Record<string, Check> = {
   "tilt/local-resources": (model) => {
     const problems: Array<Issue> = []
     const tests = model.tilt.local_resources.find((r) => String(r.cmd).includes("npm test"))
-    if (!tests) problems.push(issue("tilt/local-resources", "Tiltfile", "no local_resource runs the unit tests (npm test)"))
+    if (!tests)
+      problems.push(issue("tilt/local-resources", "Tiltfile", "no local_resource runs the unit tests (npm test)"))
     const burst = model.tilt.local_resources.find((r) => String(r.cmd).includes("scripts/castVotes.ts"))
-    if (!burst) problems.push(issue("tilt/local-resources", "Tiltfile", "no local_resource casts a burst of votes (scripts/castVotes.ts)"))
+    if (!burst)
+      problems.push(
+        issue("tilt/local-resources", "Tiltfile", "no local_resource casts a burst of votes (scripts/castVotes.ts)")
+      )
     else if (burst.trigger_mode !== "manual" || burst.auto_init)
-      problems.push(issue("tilt/local-resources", `local_resource ${burst.name}`, "the vote burst must be a manual button (TRIGGER_MODE_MANUAL, auto_init=False)"))
+      problems.push(
+        issue(
+          "tilt/local-resources",
+          `local_resource ${burst.name}`,
+          "the vote burst must be a manual button (TRIGGER_MODE_MANUAL, auto_init=False)"
+        )
+      )
     for (const r of model.tilt.local_resources)
-      for (const d of r.deps) if (!existsSync(join(model.root, d))) problems.push(issue("tilt/local-resources", `local_resource ${r.name}`, `deps names ${d}, which does not exist`))
+      for (const d of r.deps)
+        if (!existsSync(join(model.root, d)))
+          problems.push(
+            issue("tilt/local-resources", `local_resource ${r.name}`, `deps names ${d}, which does not exist`)
+          )
     return problems
   }
 }
 
 export const runTiltfileChecks = (model: ClusterModel): Array<Issue> =>
-  model.tilt.error ? tiltfileChecks["tilt/load-error"]?.(model) ?? [] : Object.values(tiltfileChecks).flatMap((c) => c(model))
+  model.tilt.error
+    ? (tiltfileChecks["tilt/load-error"]?.(model) ?? [])
+    : Object.values(tiltfileChecks).flatMap((c) => c(model))
 
 export const servicesOnDisk = (root: string) => readdirSync(join(root, "services"))
