@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto"
+import { PgClient } from "@effect/sql-pg"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { TestPgClient } from "../../../test/support/TestDatabase.ts"
+import { PgVoteStore } from "../src/PgVoteStore.ts"
+import { VoteStore } from "../src/VoteStore.ts"
+import { queued, voteStoreContract } from "./VoteStoreContract.ts"
+
+const layer = () => PgVoteStore.layer.pipe(Layer.provideMerge(TestPgClient))
+
+voteStoreContract("PgVoteStore", layer)
+
+const voters = Array.from({ length: 400 }, (_, i) => `voter${i}`)
+const options = ["a", "b", "c"]
+
+describe("PgVoteStore on a real PostgreSQL", () => {
+  it.live("keeps the counts equal to the rows through a burst of changed votes from concurrent workers", () =>
+    Effect.gen(function* () {
+      const store = yield* VoteStore
+      const sql = yield* PgClient.PgClient
+      // 20 batches of 200 random votes from 400 voters, written by 4 concurrent "workers":
+      // the same voters change their vote across batches that commit at once.
+      let seq = 0
+      const batches = Array.from({ length: 20 }, () =>
+        Array.from({ length: 200 }, () => {
+          const voter = voters[randomBytes(2).readUInt16BE() % voters.length]!
+          const option = options[randomBytes(1)[0]! % options.length]!
+          seq += 1
+          return queued(`${1000 + (seq % 7)}-${seq}`, voter, option)
+        })
+      )
+      yield* Effect.forEach(batches, (batch) => store.record(batch), { concurrency: 4 })
+
+      const rows = yield* sql<{ option_id: string; n: bigint }>`
+        SELECT option_id, count(*) AS n FROM votes GROUP BY option_id`
+      const fromRows = Object.fromEntries(rows.map((r) => [r.option_id, Number(r.n)]))
+      const tally = yield* store.tally
+      const fromTally = Object.fromEntries([...tally.votes].filter(([, n]) => n !== 0))
+      assert.deepStrictEqual(fromTally, fromRows)
+
+      // And each voter holds the vote of their latest entry.
+      const latest = new Map<string, { seq: number; option: string }>()
+      for (const q of batches.flat()) {
+        const s = Number(q.entryId.split("-")[1])
+        const [ms] = q.entryId.split("-")
+        const key = Number(ms) * 1e6 + s
+        const held = latest.get(q.vote.voterId)
+        if (!held || key > held.seq) latest.set(q.vote.voterId, { seq: key, option: q.vote.option })
+      }
+      const stored = yield* sql<{ voter_id: string; option_id: string }>`SELECT voter_id, option_id FROM votes`
+      assert.strictEqual(stored.length, latest.size)
+      for (const row of stored) assert.strictEqual(row.option_id, latest.get(row.voter_id)?.option, row.voter_id)
+    }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+})
