@@ -12,7 +12,10 @@ import { checkTiltfileSyntax, runTiltfileChecks } from "./TiltfileChecks.ts"
  * `schemaFor` limits schema validation to some objects: a fixture's edited ones
  * (the rest are the real objects, validated once on their own).
  */
-export const runAllChecks = async (model: ClusterModel, schemaFor?: ReadonlyArray<K8sObject>): Promise<Array<Issue>> => {
+export const runAllChecks = async (
+  model: ClusterModel,
+  schemaFor?: ReadonlyArray<K8sObject>
+): Promise<Array<Issue>> => {
   const tilt = [...checkTiltfileSyntax(model.tiltfile), ...runTiltfileChecks(model)]
   // A Tiltfile that does not load declares nothing to check the manifests against.
   if (model.tilt.error) return tilt

@@ -1,6 +1,5 @@
 /** Everything the offline checks look at, loaded once: rendered manifests, the Tiltfile's declarations, the Dockerfile, ctlptl.yaml. */
-import { readFileSync } from "node:fs"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parse, parseAllDocuments } from "yaml"

@@ -12,8 +12,8 @@ import {
   find,
   type Issue,
   idOf,
-  type K8sObject,
   isWorkload,
+  type K8sObject,
   matchesLabels,
   podTemplateOf
 } from "./Objects.ts"

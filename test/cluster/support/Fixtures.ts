@@ -92,6 +92,8 @@ export const modelWithFault = (fixture: Fixture): { model: ClusterModel; touched
     touched.push(object)
   }
   for (const op of fixture.ctlptl ?? []) applyPatch(model.ctlptl, op)
-  const dockerfile = fixture.dockerfile ? editText(model.dockerfile, fixture.dockerfile, "Dockerfile") : model.dockerfile
+  const dockerfile = fixture.dockerfile
+    ? editText(model.dockerfile, fixture.dockerfile, "Dockerfile")
+    : model.dockerfile
   return { model: { ...model, dockerfile }, touched }
 }

@@ -11,8 +11,9 @@
  * unknown. Maps (labels, data, resources.limits) are enumerated by the validator
  * and so accept any key, as the schema says they should.
  */
-import { createRequire } from "node:module"
+
 import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import type { Issue, K8sObject } from "./Objects.ts"
 import { idOf } from "./Objects.ts"
@@ -105,7 +106,7 @@ const traced = (root: unknown) => {
     const walk = (value: unknown, path: string) => {
       if (value === null || typeof value !== "object") return
       if (Array.isArray(value)) {
-        value.forEach((item, i) => walk(item, `${path}/${i}`))
+        for (const [i, item] of value.entries()) walk(item, `${path}/${i}`)
         return
       }
       const seen = reads.get(value)
@@ -141,7 +142,9 @@ export const validateObject = async (object: K8sObject): Promise<Array<Issue>> =
   if (typeof object.apiVersion !== "string" || typeof object.kind !== "string") {
     return [{ rule: "schema/type-meta", object: object_, message: "apiVersion and kind are required strings" }]
   }
-  const validate = servedGroupVersions.has(object.apiVersion) ? await validatorFor(object.apiVersion, object.kind) : undefined
+  const validate = servedGroupVersions.has(object.apiVersion)
+    ? await validatorFor(object.apiVersion, object.kind)
+    : undefined
   if (!validate) {
     return [
       {

@@ -1,0 +1,66 @@
+/** The manifests render, and every rendered object passes strict schema validation. */
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { join, relative } from "node:path"
+import { describe, expect, it } from "vitest"
+import { parse } from "yaml"
+import { loadModel, repoRoot } from "./support/ClusterModel.ts"
+import { kustomize } from "./support/Kubectl.ts"
+import { schemaSource, validateAll } from "./support/SchemaValidation.ts"
+
+const kustomizationDirs = (dir: string): Array<string> =>
+  readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry)
+    if (statSync(path).isDirectory()) return kustomizationDirs(path)
+    return entry === "kustomization.yaml" ? [dir] : []
+  })
+
+const manifestsDir = join(repoRoot, "manifests")
+const all = kustomizationDirs(manifestsDir).map((dir) => ({
+  dir: relative(repoRoot, dir),
+  kind: (parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as { kind: string }).kind
+}))
+
+describe("kustomizations", () => {
+  it.each(all.filter((k) => k.kind === "Kustomization").map((k) => [k.dir]))("%s builds", (dir) => {
+    expect(kustomize(join(repoRoot, dir)).length).toBeGreaterThan(0)
+  })
+
+  it("every component is used by a kustomization", () => {
+    const components = all.filter((k) => k.kind === "Component").map((k) => k.dir)
+    const used = all.flatMap((k) => {
+      const spec = parse(readFileSync(join(repoRoot, k.dir, "kustomization.yaml"), "utf8")) as {
+        components?: Array<string>
+      }
+      return (spec.components ?? []).map((c) => relative(repoRoot, join(repoRoot, k.dir, c)))
+    })
+    expect(components.length).toBeGreaterThan(0)
+    expect(used).toEqual(expect.arrayContaining(components))
+  })
+
+  it("a kustomization with a missing resource fails, naming the file", () => {
+    expect(() => kustomize(join(import.meta.dirname, "fixtures/kustomize/missing-resource"))).toThrow(
+      /voting-extra\.yaml/
+    )
+  })
+
+  it("the dev component refuses a base whose root filesystem is already writable", () => {
+    expect(() => kustomize(join(import.meta.dirname, "fixtures/kustomize/component-on-wrong-base"))).toThrow(
+      /readOnlyRootFilesystem failed: test failed/
+    )
+  })
+
+  it("the dev variant differs from production only in the live-updated containers' root filesystem", () => {
+    const production = JSON.stringify(kustomize(manifestsDir))
+    const dev = JSON.stringify(kustomize(join(manifestsDir, "dev")))
+    expect(dev.replaceAll('"readOnlyRootFilesystem":false', '"readOnlyRootFilesystem":true')).toEqual(production)
+    expect(dev.split('"readOnlyRootFilesystem":false').length - 1).toBe(3)
+  })
+})
+
+describe(`strict schema validation (Kubernetes ${schemaSource.kubernetes}, ${schemaSource.package} ${schemaSource.version})`, () => {
+  it("every object Tilt applies and every production object is valid", async () => {
+    const model = loadModel()
+    expect(model.applied.length).toBeGreaterThan(30)
+    expect(await validateAll([...model.production, ...model.applied])).toEqual([])
+  })
+})

@@ -1,0 +1,45 @@
+/** The real configuration passes every check, and nothing secret is committed. */
+import { execFileSync, spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { runAllChecks } from "./support/Checks.ts"
+import { loadModel, repoRoot } from "./support/ClusterModel.ts"
+import { allowedFlows, expectedFlows } from "./support/CrossChecks.ts"
+
+describe("the repository's cluster configuration", () => {
+  it("passes every rule and cross-check", async () => {
+    expect(await runAllChecks(loadModel())).toEqual([])
+  })
+
+  it("allows exactly the flows the architecture needs", () => {
+    expect(allowedFlows(loadModel().applied)).toEqual(expectedFlows)
+  })
+
+  it("the Tiltfile declares one dev-target build per service, in dependency order", () => {
+    const { tilt } = loadModel()
+    expect(tilt.error).toBeUndefined()
+    expect(tilt.docker_builds.map((b) => [b.ref, b.target, b.build_args.SERVICE])).toEqual([
+      ["voting/vote", "dev", "vote"],
+      ["voting/result", "dev", "result"],
+      ["voting/worker", "dev", "worker"]
+    ])
+    expect(tilt.k8s_resources.find((r) => r.workload === "worker")?.resource_deps).toEqual(["postgres", "redis"])
+  })
+
+  it("keeps generated credentials and keys out of git", () => {
+    expect(readFileSync(join(repoRoot, ".gitignore"), "utf8").split("\n")).toContain(".dev/")
+    const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: repoRoot, encoding: "utf8" })
+      .split("\0")
+      .filter(Boolean)
+    expect(tracked.filter((f) => f.startsWith(".dev/"))).toEqual([])
+    // git grep exits 1 when nothing matches, which is the outcome wanted here.
+    const grep = spawnSync("git", ["grep", "-l", "-I", "-E", "BEGIN [A-Z ]*PRIVATE KEY", "--", "."], {
+      cwd: repoRoot,
+      encoding: "utf8"
+    })
+    expect(grep.status === 0 || grep.status === 1, grep.stderr).toBe(true)
+    const withKeys = grep.stdout.split("\n").filter((f) => f && !f.startsWith("test/cluster/"))
+    expect(withKeys).toEqual([])
+  })
+})
