@@ -62,12 +62,13 @@ export class RedisConnection extends Context.Service<
     Layer.effect(
       RedisConnection,
       Effect.gen(function* () {
-        const open = (name: string) =>
+        const open = (name: string, { waitWhileDisconnected = false } = {}) =>
           Effect.acquireRelease(
             Effect.sync(() => {
               const client = new Redis(Redacted.value(options.url), {
                 connectionName: name,
-                enableOfflineQueue: false,
+                // Only a consumer's blocking reads may wait for a reconnect; a voter's request must not.
+                enableOfflineQueue: waitWhileDisconnected,
                 maxRetriesPerRequest: 0,
                 // Concurrent commands (many voters at once) share one write to the socket.
                 enableAutoPipelining: true,
@@ -97,12 +98,7 @@ export class RedisConnection extends Context.Service<
         return RedisConnection.of({
           client,
           prefix: options.prefix,
-          duplicate: Effect.tap(open(`${options.connectionName}-blocking`), (blocking) =>
-            Effect.callback<void>((resume) => {
-              if (blocking.status === "ready") return resume(Effect.void)
-              blocking.once("ready", () => resume(Effect.void))
-            }).pipe(Effect.timeoutOption(initialConnectTimeout))
-          ),
+          duplicate: open(`${options.connectionName}-blocking`, { waitWhileDisconnected: true }),
           ping: Effect.tryPromise({ try: () => client.ping(), catch: toRedisError("PING") }).pipe(Effect.asVoid)
         })
       })

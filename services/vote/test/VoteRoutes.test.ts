@@ -1,0 +1,192 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Poll, PollOption } from "@voting/domain"
+import { LivePoll, RedisConnection } from "@voting/platform"
+import { MemoryVoteQueue, RedisVoteQueue, VoteQueue } from "@voting/queue"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { BallotBox } from "../src/BallotBox.ts"
+import { VoteRoutes } from "../src/VoteRoutes.ts"
+
+const poll = new Poll({
+  title: "Cats vs <b>Dogs</b>",
+  options: [new PollOption({ id: "a", label: "Cats" }), new PollOption({ id: "b", label: "Dogs & <i>co</i>" })]
+})
+
+/** The vote routes over a given queue, as a fetch-style handler: the whole HTTP pipeline, no socket. */
+const handlerWith = (queue: Layer.Layer<VoteQueue, unknown>) =>
+  Effect.acquireRelease(
+    Effect.gen(function* () {
+      const queueContext = yield* Layer.build(queue)
+      const app = VoteRoutes.pipe(
+        Layer.provide(BallotBox.layer),
+        Layer.provide(Layer.succeedContext(queueContext)),
+        Layer.provide(LivePoll.layerStatic(poll)),
+        Layer.provide(HttpServer.layerServices)
+      )
+      return { ...HttpRouter.toWebHandler(app), queue: queueContext }
+    }),
+    ({ dispose }) => Effect.promise(dispose)
+  )
+
+const call = (handler: (request: Request) => Promise<Response>, path: string, init: RequestInit = {}) =>
+  Effect.promise(async () => {
+    const response = await handler(new Request(`http://vote.test${path}`, init))
+    return { response, body: await response.text() }
+  })
+
+const form = (fields: Record<string, string>, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  body: new URLSearchParams(fields).toString()
+})
+
+const json = (body: string, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body
+})
+
+const queued = (queue: Context.Context<VoteQueue>) =>
+  Context.get(queue, VoteQueue).receive({ consumer: "test", count: 100, block: Duration.millis(1) })
+
+const cookieValue = (response: Response, name: string) =>
+  response.headers
+    .getSetCookie()
+    .find((cookie) => cookie.startsWith(`${name}=`))
+    ?.split(";")[0]
+    ?.slice(name.length + 1)
+
+describe("vote routes", () => {
+  it.live("answers a form vote with 303 to /, a voter cookie with the contract's attributes, and the vote queued", () =>
+    Effect.gen(function* () {
+      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { response } = yield* call(handler, "/", form({ vote: "b" }))
+      assert.strictEqual(response.status, 303)
+      assert.strictEqual(response.headers.get("location"), "/")
+      const cookie = response.headers.getSetCookie().find((c) => c.startsWith("voter_id="))
+      assert.isDefined(cookie)
+      assert.match(cookie!, /^voter_id=[A-Za-z0-9_-]{22};/)
+      assert.match(cookie!, /Max-Age=(\d+)/)
+      assert.isAtLeast(Number(/Max-Age=(\d+)/.exec(cookie!)?.[1]), 365 * 24 * 3600)
+      for (const attribute of ["HttpOnly", "SameSite=Lax", "Path=/"]) assert.include(cookie!, attribute)
+      assert.notInclude(cookie!, "Secure")
+      const entries = yield* queued(queue)
+      assert.strictEqual(entries.length, 1)
+      assert.strictEqual(entries[0]?.fields.voter, cookieValue(response, "voter_id"))
+      assert.strictEqual(entries[0]?.fields.option, "b")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("keeps the voter's id, marks Secure behind a TLS proxy, and marks the choice on the page", () =>
+    Effect.gen(function* () {
+      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const voter = "AAAAAAAAAAAAAAAAAAAAAA"
+      const { response } = yield* call(
+        handler,
+        "/",
+        form({ vote: "a" }, { cookie: `voter_id=${voter}`, "x-forwarded-proto": "https" })
+      )
+      assert.strictEqual(cookieValue(response, "voter_id"), voter)
+      assert.include(response.headers.getSetCookie().join("\n"), "Secure")
+      assert.strictEqual((yield* queued(queue))[0]?.fields.voter, voter)
+
+      const page = yield* call(handler, "/", { headers: { cookie: `voter_id=${voter}; voter_choice=a` } })
+      assert.match(page.body, /value="a" aria-pressed="true">Cats<span class="mark">/)
+      assert.include(page.body, 'value="b" aria-pressed="false"')
+      assert.deepStrictEqual(page.response.headers.getSetCookie(), [], "a known voter gets no new cookie")
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("issues a new id for a malformed or oversized cookie", () =>
+    Effect.gen(function* () {
+      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      for (const bad of ["short", "x".repeat(4000), "AAAAAAAAAAAAAAAAAAAAAA<script>"]) {
+        const { response } = yield* call(handler, "/api/vote", json('{"vote":"a"}', { cookie: `voter_id=${bad}` }))
+        assert.strictEqual(response.status, 202)
+        const issued = cookieValue(response, "voter_id")
+        assert.match(issued ?? "", /^[A-Za-z0-9_-]{22}$/)
+        assert.notStrictEqual(issued, bad)
+      }
+      assert.strictEqual((yield* queued(queue)).length, 3)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("answers the JSON API with 202 and the voter's id", () =>
+    Effect.gen(function* () {
+      const { handler } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { response, body } = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
+      assert.strictEqual(response.status, 202)
+      const answer = JSON.parse(body)
+      assert.deepStrictEqual(answer, { voterId: cookieValue(response, "voter_id"), vote: "a" })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live.each([
+    ["an unknown option (form)", "/", form({ vote: "c" }), 400, "valid options are a, b"],
+    ["a missing option (form)", "/", form({}), 400, "valid options are a, b"],
+    ["a cross-site form post", "/", form({ vote: "a" }, { "sec-fetch-site": "cross-site" }), 403, "only be sent from this site"],
+    ["a form from another origin", "/", form({ vote: "a" }, { origin: "https://evil.example", host: "vote.test" }), 403, "only be sent"],
+    ["a body over 16 KiB", "/", form({ vote: "a", pad: "x".repeat(17_000) }), 413, "larger than 16 KiB"],
+    ["a form with the wrong media type", "/", { method: "POST", headers: { "content-type": "text/plain" }, body: "vote=a" }, 415, "application/x-www-form-urlencoded"]
+  ] as const)("refuses %s with a page, queueing nothing", ([, path, init, status, text]) =>
+    Effect.gen(function* () {
+      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { response, body } = yield* call(handler, path, init)
+      assert.strictEqual(response.status, status)
+      assert.strictEqual(response.headers.get("content-type"), "text/html; charset=utf-8")
+      assert.include(body, text)
+      assert.include(body, "not recorded")
+      assert.deepStrictEqual(yield* queued(queue), [])
+    }).pipe(Effect.scoped)
+  )
+
+  it.live.each([
+    ["malformed JSON", json("{vote: a"), 400],
+    ["JSON without a vote", json('{"choice":"a"}'), 400],
+    ["an unknown option", json('{"vote":"zebra"}'), 400],
+    ["an empty body", json(""), 400],
+    ["a form sent to the JSON API", form({ vote: "a" }), 415],
+    ["a huge body", json(JSON.stringify({ vote: "a", pad: "x".repeat(20_000) })), 413]
+  ] as const)("refuses %s on the JSON API as problem+json", ([, init, status]) =>
+    Effect.gen(function* () {
+      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { response, body } = yield* call(handler, "/api/vote", init)
+      assert.strictEqual(response.status, status)
+      assert.strictEqual(response.headers.get("content-type"), "application/problem+json")
+      const problem = JSON.parse(body)
+      assert.strictEqual(problem.status, status)
+      assert.include(problem.detail, "not recorded")
+      assert.deepStrictEqual(yield* queued(queue), [])
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("answers 503, never success, when the queue cannot be reached", () =>
+    Effect.gen(function* () {
+      // A real Redis client pointed at a port nothing listens on: every enqueue fails.
+      const unreachable = RedisVoteQueue.layer.pipe(
+        Layer.provide(
+          RedisConnection.layer({ url: Redacted.make("redis://127.0.0.1:1"), prefix: "unreachable:", connectionName: "test" })
+        )
+      )
+      const { handler } = yield* handlerWith(unreachable)
+      const page = yield* call(handler, "/", form({ vote: "a" }))
+      assert.strictEqual(page.response.status, 503)
+      assert.include(page.body, "Nothing was counted")
+      const api = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
+      assert.strictEqual(api.response.status, 503)
+      assert.strictEqual(api.response.headers.get("content-type"), "application/problem+json")
+    }).pipe(Effect.scoped)
+  , 20_000)
+
+  it.live("escapes configured labels and sends a strict CSP with the page", () =>
+    Effect.gen(function* () {
+      const { handler } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { response, body } = yield* call(handler, "/")
+      assert.include(body, "Cats vs &lt;b&gt;Dogs&lt;/b&gt;")
+      assert.include(body, "Dogs &amp; &lt;i&gt;co&lt;/i&gt;")
+      assert.notInclude(body, "<i>co</i>")
+      assert.include(response.headers.get("content-security-policy") ?? "", "default-src 'none'")
+      assert.include(body, "Served by ")
+    }).pipe(Effect.scoped)
+  )
+})
