@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { EntryId } from "./EntryId.ts"
+import type { EntryId } from "./EntryId.ts"
 import { OptionId } from "./OptionId.ts"
 import { VoterId } from "./VoterId.ts"
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { parsePollOptions, Poll } from "../src/Poll.ts"
+import { Poll, parsePollOptions } from "../src/Poll.ts"
 
 describe("parsePollOptions", () => {
   it("reads id=Label pairs in order, trimming spaces", () => {

@@ -1,5 +1,5 @@
 import { defaultPoll, InvalidConfig, Poll, type PollOption, parsePollOptions } from "@voting/domain"
-import { Effect, LogLevel, Option, Redacted } from "effect"
+import { Effect, type LogLevel, Option, Redacted } from "effect"
 import type { ConfigKey } from "./ConfigKeys.ts"
 import { ConfigSources } from "./ConfigSources.ts"
 import { defaultPorts } from "./HealthPaths.ts"

@@ -1,7 +1,7 @@
+import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { createServer } from "node:http"
 import { type Component, portConfig } from "./AppConfig.ts"
 import { HealthRoutes } from "./Health.ts"
 

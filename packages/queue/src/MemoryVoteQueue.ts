@@ -1,6 +1,6 @@
 import type { EntryId, VoteMessage } from "@voting/domain"
 import { Clock, Duration, Effect, Latch, Layer } from "effect"
-import { deadLetterPayloadLimit, type Delivery, VoteQueue } from "./VoteQueue.ts"
+import { type Delivery, deadLetterPayloadLimit, VoteQueue } from "./VoteQueue.ts"
 
 interface Pending {
   readonly consumer: string

@@ -2,7 +2,7 @@ import { type EntryId, QueueUnavailable, type VoteMessage } from "@voting/domain
 import { RedisConnection, type RedisError, toRedisError } from "@voting/platform"
 import { Duration, Effect, Layer } from "effect"
 import type { Redis } from "ioredis"
-import { deadLetterPayloadLimit, type Delivery, VoteQueue } from "./VoteQueue.ts"
+import { type Delivery, deadLetterPayloadLimit, VoteQueue } from "./VoteQueue.ts"
 
 export const consumerGroup = "workers"
 const deadLetterMaxLength = 10_000

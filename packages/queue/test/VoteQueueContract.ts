@@ -28,10 +28,16 @@ export const voteQueueContract = (name: string, makeLayer: () => Layer.Layer<Vot
           for (let i = 1; i < ids.length; i++) assert.isBelow(compareEntryIds(ids[i - 1]!, ids[i]!), 0)
 
           const first = yield* queue.receive({ consumer: "c1", count: 2, block: noWait })
-          assert.deepStrictEqual(first.map((d) => d.id), ids.slice(0, 2))
+          assert.deepStrictEqual(
+            first.map((d) => d.id),
+            ids.slice(0, 2)
+          )
           assert.deepStrictEqual(first[0]?.fields, message("v1"))
           const second = yield* queue.receive({ consumer: "c2", count: 10, block: noWait })
-          assert.deepStrictEqual(second.map((d) => d.id), ids.slice(2))
+          assert.deepStrictEqual(
+            second.map((d) => d.id),
+            ids.slice(2)
+          )
           assert.deepStrictEqual(yield* queue.receive({ consumer: "c1", count: 10, block: noWait }), [])
 
           assert.deepStrictEqual(yield* queue.depth, { entries: 3, pending: 3, deadLetters: 0 })
@@ -45,7 +51,9 @@ export const voteQueueContract = (name: string, makeLayer: () => Layer.Layer<Vot
       run(
         Effect.gen(function* () {
           const queue = yield* VoteQueue
-          const waiting = yield* Effect.forkChild(queue.receive({ consumer: "c1", count: 10, block: Duration.seconds(5) }))
+          const waiting = yield* Effect.forkChild(
+            queue.receive({ consumer: "c1", count: 10, block: Duration.seconds(5) })
+          )
           yield* Effect.sleep("50 millis")
           const id = yield* queue.enqueue(message("late"))
           const delivered = yield* Fiber.await(waiting)
@@ -65,10 +73,16 @@ export const voteQueueContract = (name: string, makeLayer: () => Layer.Layer<Vot
           yield* queue.receive({ consumer: "alive", count: 1, block: noWait })
 
           const reclaimed = yield* queue.reclaim({ consumer: "rescuer", count: 10, minIdle: Duration.millis(100) })
-          assert.deepStrictEqual(reclaimed.map((d) => d.id), [abandoned])
+          assert.deepStrictEqual(
+            reclaimed.map((d) => d.id),
+            [abandoned]
+          )
           assert.deepStrictEqual(reclaimed[0]?.fields, message("dies"))
           // Claiming resets the idle time: nobody else takes it straight back.
-          assert.deepStrictEqual(yield* queue.reclaim({ consumer: "other", count: 10, minIdle: Duration.millis(100) }), [])
+          assert.deepStrictEqual(
+            yield* queue.reclaim({ consumer: "other", count: 10, minIdle: Duration.millis(100) }),
+            []
+          )
           yield* queue.acknowledge([abandoned!, kept!])
           assert.strictEqual((yield* queue.depth).entries, 0)
         })

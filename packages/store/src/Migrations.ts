@@ -66,5 +66,18 @@ const migrations = {
   })
 }
 
-/** Applies every migration not yet applied; safe to run from several init containers at once. */
-export const runMigrations = Migrator.make({})({ loader: Migrator.fromRecord(migrations) })
+const migrate = Migrator.make({})({ loader: Migrator.fromRecord(migrations) })
+
+/** Any fixed number: the key of the lock every migrating process takes. */
+const migrationLockKey = 0x766f7465
+
+/**
+ * Applies every migration not yet applied. Several init containers may run
+ * this at once: a transaction-scoped advisory lock makes them take turns, so
+ * the second finds the work done (the migrator's own table lock cannot help
+ * before its table exists).
+ */
+export const runMigrations = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  return yield* sql.withTransaction(Effect.andThen(sql`SELECT pg_advisory_xact_lock(${migrationLockKey})`, migrate))
+})

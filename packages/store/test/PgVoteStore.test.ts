@@ -11,7 +11,7 @@ const layer = () => PgVoteStore.layer.pipe(Layer.provideMerge(TestPgClient))
 
 voteStoreContract("PgVoteStore", layer)
 
-const voters = Array.from({ length: 400 }, (_, i) => `voter${i}`)
+const voters = Array.from({ length: 400 }, (_, i) => `voter${String(i).padStart(4, "0")}`)
 const options = ["a", "b", "c"]
 
 describe("PgVoteStore on a real PostgreSQL", () => {

@@ -30,7 +30,11 @@ export const voteStoreContract = (name: string, makeLayer: () => Layer.Layer<Vot
           const store = yield* VoteStore
           assert.deepStrictEqual(counts(yield* store.tally), {})
           assert.isUndefined((yield* store.tally).updatedAt)
-          const changed = yield* store.record([queued("1-0", "ann", "a"), queued("1-1", "bob", "a"), queued("1-2", "cy", "b")])
+          const changed = yield* store.record([
+            queued("1-0", "ann", "a"),
+            queued("1-1", "bob", "a"),
+            queued("1-2", "cy", "b")
+          ])
           assert.strictEqual(changed, 3)
           assert.deepStrictEqual(counts(yield* store.tally), { a: 2, b: 1 })
           assert.isDefined((yield* store.tally).updatedAt)

@@ -1,16 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Poll, PollOption } from "@voting/domain"
 import { LivePoll, RedisConnection } from "@voting/platform"
 import { MemoryVoteQueue, RedisVoteQueue, VoteQueue } from "@voting/queue"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
+import { pollOf } from "../../../test/support/Polls.ts"
 import { BallotBox } from "../src/BallotBox.ts"
 import { VoteRoutes } from "../src/VoteRoutes.ts"
 
-const poll = new Poll({
-  title: "Cats vs <b>Dogs</b>",
-  options: [new PollOption({ id: "a", label: "Cats" }), new PollOption({ id: "b", label: "Dogs & <i>co</i>" })]
-})
+const poll = pollOf("Cats vs <b>Dogs</b>", "a=Cats,b=Dogs & <i>co</i>")
 
 /** The vote routes over a given queue, as a fetch-style handler: the whole HTTP pipeline, no socket. */
 const handlerWith = (queue: Layer.Layer<VoteQueue, unknown>) =>
@@ -124,10 +121,28 @@ describe("vote routes", () => {
   it.live.each([
     ["an unknown option (form)", "/", form({ vote: "c" }), 400, "valid options are a, b"],
     ["a missing option (form)", "/", form({}), 400, "valid options are a, b"],
-    ["a cross-site form post", "/", form({ vote: "a" }, { "sec-fetch-site": "cross-site" }), 403, "only be sent from this site"],
-    ["a form from another origin", "/", form({ vote: "a" }, { origin: "https://evil.example", host: "vote.test" }), 403, "only be sent"],
+    [
+      "a cross-site form post",
+      "/",
+      form({ vote: "a" }, { "sec-fetch-site": "cross-site" }),
+      403,
+      "only be sent from this site"
+    ],
+    [
+      "a form from another origin",
+      "/",
+      form({ vote: "a" }, { origin: "https://evil.example", host: "vote.test" }),
+      403,
+      "only be sent"
+    ],
     ["a body over 16 KiB", "/", form({ vote: "a", pad: "x".repeat(17_000) }), 413, "larger than 16 KiB"],
-    ["a form with the wrong media type", "/", { method: "POST", headers: { "content-type": "text/plain" }, body: "vote=a" }, 415, "application/x-www-form-urlencoded"]
+    [
+      "a form with the wrong media type",
+      "/",
+      { method: "POST", headers: { "content-type": "text/plain" }, body: "vote=a" },
+      415,
+      "application/x-www-form-urlencoded"
+    ]
   ] as const)("refuses %s with a page, queueing nothing", ([, path, init, status, text]) =>
     Effect.gen(function* () {
       const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
@@ -160,23 +175,30 @@ describe("vote routes", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("answers 503, never success, when the queue cannot be reached", () =>
-    Effect.gen(function* () {
-      // A real Redis client pointed at a port nothing listens on: every enqueue fails.
-      const unreachable = RedisVoteQueue.layer.pipe(
-        Layer.provide(
-          RedisConnection.layer({ url: Redacted.make("redis://127.0.0.1:1"), prefix: "unreachable:", connectionName: "test" })
+  it.live(
+    "answers 503, never success, when the queue cannot be reached",
+    () =>
+      Effect.gen(function* () {
+        // A real Redis client pointed at a port nothing listens on: every enqueue fails.
+        const unreachable = RedisVoteQueue.layer.pipe(
+          Layer.provide(
+            RedisConnection.layer({
+              url: Redacted.make("redis://127.0.0.1:1"),
+              prefix: "unreachable:",
+              connectionName: "test"
+            })
+          )
         )
-      )
-      const { handler } = yield* handlerWith(unreachable)
-      const page = yield* call(handler, "/", form({ vote: "a" }))
-      assert.strictEqual(page.response.status, 503)
-      assert.include(page.body, "Nothing was counted")
-      const api = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
-      assert.strictEqual(api.response.status, 503)
-      assert.strictEqual(api.response.headers.get("content-type"), "application/problem+json")
-    }).pipe(Effect.scoped)
-  , 20_000)
+        const { handler } = yield* handlerWith(unreachable)
+        const page = yield* call(handler, "/", form({ vote: "a" }))
+        assert.strictEqual(page.response.status, 503)
+        assert.include(page.body, "Nothing was counted")
+        const api = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
+        assert.strictEqual(api.response.status, 503)
+        assert.strictEqual(api.response.headers.get("content-type"), "application/problem+json")
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
   it.live("escapes configured labels and sends a strict CSP with the page", () =>
     Effect.gen(function* () {

@@ -1,9 +1,9 @@
+import { hostname } from "node:os"
 import { MalformedMessage, type QueuedVote } from "@voting/domain"
 import { dependencyBackoff, Health, LivePoll } from "@voting/platform"
 import { type Delivery, VoteQueue } from "@voting/queue"
 import { VoteStore } from "@voting/store"
 import { Deferred, Duration, Effect, Fiber, Layer, Metric } from "effect"
-import { hostname } from "node:os"
 import { decodeDelivery } from "./DecodeDelivery.ts"
 import {
   batchesCommitted,

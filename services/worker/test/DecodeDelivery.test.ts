@@ -1,11 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type EntryId, MalformedMessage, Poll, PollOption } from "@voting/domain"
+import { type EntryId, MalformedMessage } from "@voting/domain"
+import { pollOf } from "../../../test/support/Polls.ts"
 import { decodeDelivery } from "../src/DecodeDelivery.ts"
 
-const poll = new Poll({
-  title: "Pets",
-  options: [new PollOption({ id: "a", label: "Cats" }), new PollOption({ id: "b", label: "Dogs" })]
-})
+const poll = pollOf("Pets", "a=Cats,b=Dogs")
 const voter = "AbCdEfGhIjKlMnOpQrStUv"
 const at = "2026-11-22T10:00:00.123Z"
 const delivery = (fields: Record<string, string>, id = "1732260000000-3") => ({ id: id as EntryId, fields })

@@ -1,16 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Poll, PollOption, StoreUnavailable } from "@voting/domain"
+import { StoreUnavailable } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
 import { MemoryVoteQueue, VoteQueue } from "@voting/queue"
 import { MemoryVoteStore, VoteStore } from "@voting/store"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import { pollOf } from "../../../test/support/Polls.ts"
 import { makeVoteWorker, type WorkerSettings } from "../src/VoteWorker.ts"
 
-const poll = new Poll({
-  title: "Pets",
-  options: [new PollOption({ id: "a", label: "Cats" }), new PollOption({ id: "b", label: "Dogs" })]
-})
+const poll = pollOf("Pets", "a=Cats,b=Dogs")
 const settings: WorkerSettings = {
   batchSize: 3,
   block: Duration.millis(10),
@@ -20,7 +18,6 @@ const settings: WorkerSettings = {
 }
 const voter = (name: string) => name.padEnd(22, "0")
 const at = "2026-11-22T10:00:00.000Z"
-
 
 /** The in-memory store, failing its first `failures` writes the way an unreachable database does. */
 const blinkingStore = (failures: number) =>
@@ -63,7 +60,15 @@ describe("VoteWorker", () => {
   it.live("moves votes to the store in batches, the latest per voter winning, and empties the queue", () =>
     Effect.gen(function* () {
       const queue = yield* VoteQueue
-      for (const [name, option] of [["ann", "a"], ["bob", "a"], ["ann", "b"], ["cy", "b"], ["bob", "b"], ["ann", "a"], ["dee", "a"]]) {
+      for (const [name, option] of [
+        ["ann", "a"],
+        ["bob", "a"],
+        ["ann", "b"],
+        ["cy", "b"],
+        ["bob", "b"],
+        ["ann", "a"],
+        ["dee", "a"]
+      ]) {
         yield* queue.enqueue({ voter: voter(name!), option: option!, at })
       }
       yield* drain
@@ -125,4 +130,3 @@ describe("VoteWorker", () => {
     }).pipe(Effect.provide(layer()))
   )
 })
-
