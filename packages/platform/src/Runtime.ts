@@ -19,6 +19,19 @@ const reportFatal = (component: string, message: string) =>
     process.exitCode = 1
   })
 
+/** The first non-empty message down an error's cause chain (a failed listen says why only in its cause). */
+const describeFailure = (error: unknown): string => {
+  for (let current: unknown = error; current !== undefined; ) {
+    if (current instanceof Error) {
+      if (current.message.length > 0) return current.message
+      current = current.cause
+    } else {
+      return String(current)
+    }
+  }
+  return "failed to start"
+}
+
 /**
  * Runs one component until SIGTERM or SIGINT. On the signal, readiness turns
  * false and `Health.stopping` completes before any layer is torn down, so
@@ -50,9 +63,8 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
     Effect.annotateLogs({ component }),
     Effect.catchCause((cause) => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.void
-      const error = Cause.squash(cause)
       // A config error already names the key, where it was looked for and what is wrong.
-      return reportFatal(component, error instanceof Error ? error.message : String(error))
+      return reportFatal(component, describeFailure(Cause.squash(cause)))
     })
   )
   NodeRuntime.runMain(program, {
