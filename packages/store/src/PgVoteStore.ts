@@ -1,6 +1,6 @@
-import { PgClient } from "@effect/sql-pg"
+import { PgClient, PgTypes } from "@effect/sql-pg"
 import { entryPosition, StoreUnavailable } from "@voting/domain"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Result, Stream } from "effect"
 import type { SqlError } from "effect/sql"
 import { latestPerVoter, VoteStore } from "./VoteStore.ts"
 
@@ -14,6 +14,10 @@ const unavailable = (operation: string) => (error: SqlError.SqlError) => {
   const reason = innermost instanceof Error && innermost !== error ? innermost.message : error.message
   return new StoreUnavailable({ operation, reason })
 }
+
+/** An array parameter of one declared element type (only an unknown OID fails here, never a value). */
+const typedArray = (values: ReadonlyArray<unknown>, elementOid: number) =>
+  Result.getOrThrow(PgTypes.array(values, elementOid))
 
 /**
  * The store on PostgreSQL. A batch is one statement over arrays (`unnest`), so
@@ -31,18 +35,32 @@ export const PgVoteStore = {
         const votes = latestPerVoter(batch).sort((a, b) => (a.vote.voterId < b.vote.voterId ? -1 : 1))
         if (votes.length === 0) return Effect.succeed(0)
         const positions = votes.map((queued) => entryPosition(queued.entryId))
+        // Typed arrays: left to inference, a batch mixing 1700000000 (int8) and 1700000000.5 (float8),
+        // or small and large ids, fails as a whole, every time it is retried.
+        const entryMs = typedArray(
+          positions.map((p) => BigInt(p.ms)),
+          PgTypes.OID.int8
+        )
+        const entrySeq = typedArray(
+          positions.map((p) => BigInt(p.seq)),
+          PgTypes.OID.int8
+        )
+        const acceptedAt = typedArray(
+          votes.map((q) => q.vote.acceptedAt.epochMilliseconds),
+          PgTypes.OID.timestamptz
+        )
         return sql
           .withTransaction(
             Effect.gen(function* () {
               const changed = yield* sql`
                 INSERT INTO votes (voter_id, option_id, entry_ms, entry_seq, accepted_at)
-                SELECT voter_id, option_id, entry_ms, entry_seq, to_timestamp(accepted_epoch) FROM unnest(
+                SELECT voter_id, option_id, entry_ms, entry_seq, accepted_at FROM unnest(
                   ${votes.map((q) => q.vote.voterId)}::text[],
                   ${votes.map((q) => q.vote.option)}::text[],
-                  ${positions.map((p) => p.ms)}::bigint[],
-                  ${positions.map((p) => p.seq)}::bigint[],
-                  ${votes.map((q) => q.vote.acceptedAt.epochMilliseconds / 1000)}::float8[]
-                ) AS incoming (voter_id, option_id, entry_ms, entry_seq, accepted_epoch)
+                  ${entryMs}::bigint[],
+                  ${entrySeq}::bigint[],
+                  ${acceptedAt}::timestamptz[]
+                ) AS incoming (voter_id, option_id, entry_ms, entry_seq, accepted_at)
                 ON CONFLICT (voter_id) DO UPDATE SET
                   option_id = excluded.option_id,
                   entry_ms = excluded.entry_ms,

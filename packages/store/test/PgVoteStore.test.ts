@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { type EntryId, Vote, type VoterId } from "@voting/domain"
+import { DateTime, Effect, Layer } from "effect"
 import { TestPgClient } from "../../../test/support/TestDatabase.ts"
 import { PgVoteStore } from "../src/PgVoteStore.ts"
 import { VoteStore } from "../src/VoteStore.ts"
@@ -51,6 +52,44 @@ describe("PgVoteStore on a real PostgreSQL", () => {
       const stored = yield* sql<{ voter_id: string; option_id: string }>`SELECT voter_id, option_id FROM votes`
       assert.strictEqual(stored.length, latest.size)
       for (const row of stored) assert.strictEqual(row.option_id, latest.get(row.voter_id)?.option, row.voter_id)
+    }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+
+  it.live("records a batch whose instants mix whole and fractional seconds and whose ids mix small and large", () =>
+    Effect.gen(function* () {
+      const store = yield* VoteStore
+      // Left to type inference, 1763798335000 / 1000 and 1763798335001 / 1000 bind as int8 and float8,
+      // and 1-0 next to 1763798335000-0 as int4 and int8: one such batch failed every retry.
+      const vote = (entryId: string, voter: string, ms: number) => ({
+        entryId: entryId as EntryId,
+        vote: new Vote(
+          {
+            voterId: voter.padEnd(22, "0") as VoterId,
+            option: "a" as Vote["option"],
+            acceptedAt: DateTime.makeUnsafe(ms)
+          },
+          { disableChecks: true }
+        )
+      })
+      const changed = yield* store.record([
+        vote("1763798335000-0", "whole", 1763798335000),
+        vote("1763798335001-0", "fraction", 1763798335001),
+        vote("1-0", "small", 1000),
+        vote("1763798335002-4294967296", "bigseq", 1763798335002)
+      ])
+      assert.strictEqual(changed, 4)
+      const sql = yield* PgClient.PgClient
+      const rows = yield* sql<{ voter_id: string; ms: string }>`
+        SELECT voter_id, (extract(epoch FROM accepted_at) * 1000)::bigint::text AS ms FROM votes ORDER BY voter_id`
+      assert.deepStrictEqual(
+        rows.map((r) => [r.voter_id.replace(/0+$/, ""), r.ms]),
+        [
+          ["bigseq", "1763798335002"],
+          ["fraction", "1763798335001"],
+          ["small", "1000"],
+          ["whole", "1763798335000"]
+        ]
+      )
     }).pipe(Effect.provide(layer()), Effect.scoped)
   )
 })
