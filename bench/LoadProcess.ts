@@ -1,0 +1,23 @@
+/**
+ * The load generator's own process: runs autocannon with the options given as
+ * JSON in argv[2] and prints its result as one JSON line. SIGINT ends the run
+ * early and still prints the result (the live-latency background load stops
+ * when the probes are done).
+ */
+import { createRequire } from "node:module"
+
+type Instance = { stop: () => void }
+type Autocannon = (options: Record<string, unknown>, done: (error: Error | null, result: unknown) => void) => Instance
+
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon
+
+const options = JSON.parse(process.argv[2] ?? "{}") as Record<string, unknown>
+const instance = autocannon(options, (error, result) => {
+  if (error) {
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  process.exit(0)
+})
+process.once("SIGINT", () => instance.stop())

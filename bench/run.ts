@@ -1,0 +1,329 @@
+/**
+ * `npm run bench`: the services as real processes against real Redis and
+ * PostgreSQL, under load from autocannon in processes of their own. Prints a
+ * table and writes bench/results/latest.json.
+ *
+ *   npm run bench                     every figure, 3 runs each (about 6 minutes)
+ *   npm run bench -- --quick          1 short run each, for a smoke check
+ *   npm run bench -- --only=vote,drain,latency,streams,results
+ *   npm run bench -- --profile        services write CPU profiles to bench/results/profiles/
+ *
+ * BENCH_RUNS and BENCH_DURATION (seconds per load run) override the defaults.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os"
+import { type LiveLatencyResult, liveLatency } from "./scenarios/LiveLatency.ts"
+import { type ResultApiResult, resultApi, storeVotes, waitForTotal } from "./scenarios/ResultApi.ts"
+import { type StreamClientsResult, streamClients } from "./scenarios/StreamClients.ts"
+import { type VoteThroughputResult, voteThroughput } from "./scenarios/VoteThroughput.ts"
+import { type WorkerDrainResult, workerDrain } from "./scenarios/WorkerDrain.ts"
+import { createBenchEnv } from "./support/BenchEnv.ts"
+import { residentMb } from "./support/Memory.ts"
+import { type Row, renderTable } from "./support/Report.ts"
+import { type BenchProcess, startBareServer, startService } from "./support/Services.ts"
+import { sleep } from "./support/Stats.ts"
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const profile = args.includes("--profile")
+const scenarios = ["vote", "drain", "latency", "streams", "results"] as const
+type Scenario = (typeof scenarios)[number]
+const onlyArg = args.find((arg) => arg.startsWith("--only="))
+const selected = new Set<Scenario>(
+  onlyArg === undefined ? scenarios : (onlyArg.slice("--only=".length).split(",") as Array<Scenario>)
+)
+for (const name of selected) {
+  if (!scenarios.includes(name)) throw new Error(`unknown scenario ${name}; choose from ${scenarios.join(", ")}`)
+}
+
+const runs = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 3))
+const durationSeconds = Number(process.env.BENCH_DURATION ?? (quick ? 4 : 10))
+const warmupSeconds = quick ? 2 : 3
+const settings = {
+  runs,
+  vote: { runs, connections: 64, durationSeconds, warmupSeconds },
+  drain: { runs, votes: 100_000, workerCounts: [1, 2] },
+  latency: { runs, probesPerRun: quick ? 40 : 100, backgroundRate: 1_000 },
+  streams: { clients: 1_000 },
+  results: { runs, connections: 64, durationSeconds, warmupSeconds, small: 1_000, large: 1_000_000 }
+}
+
+const startedAt = Date.now()
+const log = (line: string) => process.stdout.write(`${line}\n`)
+const section = (title: string) => log(`\n[${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${title}`)
+
+const machine = {
+  cores: availableParallelism(),
+  cpu: cpus()[0]?.model ?? "unknown",
+  memoryGb: Math.round(totalmem() / 1024 ** 3),
+  node: process.version,
+  os: `${process.platform} ${release()}`,
+  loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100)
+}
+
+const profileDir = new URL("./results/profiles/", import.meta.url).pathname
+const serviceExtraEnv: Record<string, string> = profile
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+  : {}
+
+interface Figures {
+  idleResidentMb: Record<string, number>
+  vote?: VoteThroughputResult
+  drain?: WorkerDrainResult
+  latency?: LiveLatencyResult
+  streams?: StreamClientsResult
+  results?: ResultApiResult
+}
+
+const main = async () => {
+  log(
+    `voting app bench: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB, Node ${machine.node}; ` +
+      `load average ${machine.loadAverageAtStart.join(" ")} at start`
+  )
+  log("Figures taken while other work shares the machine are noisy; the load average above and below says how busy.")
+  if (profile) {
+    mkdirSync(profileDir, { recursive: true })
+    log(`CPU profiles of the services go to ${profileDir}`)
+  }
+  const figures: Figures = { idleResidentMb: {} }
+  const processes: Array<BenchProcess> = []
+  const stop = async (process: BenchProcess) => {
+    processes.splice(processes.indexOf(process), 1)
+    await process.stop()
+    if (profile) log(`  (${process.name} was pid ${process.pid})`)
+  }
+
+  section("setting up: own databases and Redis key prefix, migrations")
+  const env = await createBenchEnv()
+  log(`  databases ${env.main.name}, ${env.small.name}; key prefix ${env.prefix}`)
+  const service = async (...startArgs: Parameters<typeof startService>) => {
+    const [component, serviceEnv, label] = startArgs
+    const started = await startService(component, { ...serviceEnv, ...serviceExtraEnv }, label)
+    processes.push(started)
+    return started
+  }
+  const onSignal = () => {
+    log("interrupted: stopping the services and removing the bench's data")
+    Promise.allSettled(processes.map((p) => p.stop()))
+      .then(() => env.dispose())
+      .finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+
+  try {
+    await storeVotes(env.small, settings.results.small)
+    section("starting the services; resident memory at idle")
+    const vote = await service("vote", env.serviceEnv(env.main))
+    const idleWorker = await service("worker", env.serviceEnv(env.main))
+    const result = await service("result", env.serviceEnv(env.main))
+    const resultSmall = await service("result", env.serviceEnv(env.small), "result-small")
+    const bare = await startBareServer()
+    processes.push(bare)
+    await sleep(3_000)
+    for (const p of [vote, idleWorker, result, bare]) {
+      figures.idleResidentMb[p.name] = Math.round(residentMb(p.pid) ?? 0)
+    }
+    log(
+      `  ${Object.entries(figures.idleResidentMb)
+        .map(([name, mb]) => `${name} ${mb} MB`)
+        .join(", ")}`
+    )
+    // Nothing may consume the queue while the vote throughput is measured.
+    await stop(idleWorker)
+
+    if (selected.has("vote")) {
+      section(`vote throughput: ${settings.vote.connections} connections, ${durationSeconds} s a run, ${runs} run(s)`)
+      figures.vote = await voteThroughput(env, vote, bare, settings.vote, log)
+    }
+    await stop(bare)
+
+    let workers: Array<BenchProcess> = []
+    if (selected.has("drain")) {
+      section(`worker drain: ${settings.drain.votes.toLocaleString("en-US")} votes pre-loaded, 1 and 2 workers`)
+      const drained = await workerDrain(env, settings.drain, log)
+      figures.drain = drained.result
+      workers = drained.workers
+      processes.push(...workers)
+      for (const extra of workers.slice(1)) await stop(extra)
+      workers = workers.slice(0, 1)
+    }
+
+    if (selected.has("latency") || selected.has("streams")) {
+      if (workers.length === 0) workers = [await service("worker", env.serviceEnv(env.main))]
+    }
+    if (selected.has("latency")) {
+      section(
+        `live latency: vote 202 to its results event, ${settings.latency.probesPerRun} probes a run under ` +
+          `${settings.latency.backgroundRate} votes/s`
+      )
+      figures.latency = await liveLatency(vote, result, settings.latency, log)
+    }
+    if (selected.has("streams")) {
+      section(`${settings.streams.clients} open event-stream clients`)
+      figures.streams = await streamClients(vote, result, settings.streams.clients, log)
+    }
+
+    if (selected.has("results")) {
+      section(`result API: storing ${settings.results.large.toLocaleString("en-US")} votes`)
+      const storing = performance.now()
+      await storeVotes(env.main, settings.results.large)
+      await waitForTotal(result, settings.results.large)
+      await waitForTotal(resultSmall, settings.results.small)
+      log(`  stored in ${((performance.now() - storing) / 1000).toFixed(1)} s`)
+      section(`result API throughput: ${settings.results.connections} connections, ${durationSeconds} s a run`)
+      figures.results = await resultApi(
+        { service: resultSmall, votes: settings.results.small },
+        { service: result, votes: settings.results.large },
+        settings.results,
+        log
+      )
+    }
+  } finally {
+    section("cleaning up")
+    await Promise.allSettled([...processes].map((p) => stop(p)))
+    await env.dispose()
+  }
+
+  const report = buildReport(figures)
+  log(`\n${report.table}`)
+  const path = new URL("./results/latest.json", import.meta.url).pathname
+  writeFileSync(path, `${JSON.stringify(report.json, null, 2)}\n`)
+  log(`\nwritten to ${path}; took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`)
+}
+
+const buildReport = (figures: Figures) => {
+  const { vote, drain, latency, streams, results } = figures
+  const one = drain?.byWorkers.find((entry) => entry.workers === 1)
+  const two = drain?.byWorkers.find((entry) => entry.workers === 2)
+  const rows: Array<Row> = []
+  if (vote) {
+    rows.push(
+      { figure: "bare node:http", unit: "req/s", value: vote.bare.requestsPerSecond },
+      { figure: "vote POST /api/vote", unit: "req/s", value: vote.vote.requestsPerSecond },
+      {
+        figure: "vote / bare",
+        unit: "ratio",
+        value: vote.ratio,
+        floor: { text: ">= 0.35", met: vote.ratio.median >= 0.35 }
+      },
+      { figure: "vote latency p50", unit: "ms", value: vote.vote.latencyP50Ms },
+      {
+        figure: `vote latency p99 (${vote.connections} conns)`,
+        unit: "ms",
+        value: vote.vote.latencyP99Ms,
+        floor: { text: "< 50", met: vote.vote.latencyP99Ms.median < 50 }
+      },
+      {
+        figure: "vote errors",
+        unit: "count",
+        value: vote.vote.errors,
+        floor: { text: "0", met: vote.vote.errors === 0 }
+      },
+      {
+        figure: "every 2xx vote on the queue",
+        unit: "",
+        value: vote.vote.allOnQueue ? "yes" : "NO",
+        floor: { text: "yes", met: vote.vote.allOnQueue }
+      }
+    )
+  }
+  if (one) {
+    rows.push({
+      figure: "worker drain, 1 worker",
+      unit: "votes/s",
+      value: one.votesPerSecond,
+      floor: { text: ">= 20,000", met: one.votesPerSecond.median >= 20_000 }
+    })
+  }
+  if (two) rows.push({ figure: "worker drain, 2 workers", unit: "votes/s", value: two.votesPerSecond })
+  if (one && two) {
+    rows.push({
+      figure: "2 workers / 1 worker",
+      unit: "ratio",
+      value: two.votesPerSecond.median / one.votesPerSecond.median
+    })
+  }
+  if (drain) {
+    const consistent = drain.byWorkers.every((entry) => entry.consistent)
+    rows.push({
+      figure: "drain: rows = votes = tallies",
+      unit: "",
+      value: consistent ? "yes" : "NO",
+      floor: { text: "yes", met: consistent }
+    })
+  }
+  if (latency) {
+    rows.push(
+      { figure: "vote to result event p50", unit: "ms", value: latency.p50Ms },
+      {
+        figure: "vote to result event p99",
+        unit: "ms",
+        value: latency.p99Ms,
+        floor: { text: "< 250", met: latency.p99Ms.median < 250 }
+      }
+    )
+  }
+  if (results) {
+    rows.push(
+      {
+        figure: `GET /api/results, ${results.small.storedVotes.toLocaleString("en-US")} votes`,
+        unit: "req/s",
+        value: results.small.requestsPerSecond
+      },
+      {
+        figure: `GET /api/results, ${results.large.storedVotes.toLocaleString("en-US")} votes`,
+        unit: "req/s",
+        value: results.large.requestsPerSecond
+      },
+      {
+        figure: "results API 1M / 1k",
+        unit: "ratio",
+        value: results.ratio,
+        floor: { text: ">= 0.8", met: results.ratio.median >= 0.8 }
+      },
+      { figure: "results API p99, 1M votes", unit: "ms", value: results.large.latencyP99Ms }
+    )
+  }
+  for (const [name, mb] of Object.entries(figures.idleResidentMb)) {
+    const isService = name !== "bare"
+    rows.push({
+      figure: `${name} resident, idle`,
+      unit: "MB",
+      value: mb,
+      ...(isService ? { floor: { text: "< 120", met: mb < 120 } } : {})
+    })
+  }
+  if (vote) rows.push({ figure: "vote resident, under load (peak)", unit: "MB", value: vote.voteResidentPeakMb })
+  if (drain) rows.push({ figure: "worker resident, draining (peak)", unit: "MB", value: drain.workerResidentPeakMb })
+  if (results)
+    rows.push({ figure: "result resident, API load (peak)", unit: "MB", value: results.resultResidentPeakMb })
+  if (streams) {
+    rows.push(
+      { figure: `result resident, ${streams.clients} streams`, unit: "MB", value: streams.resultResidentMb },
+      { figure: `one vote to all ${streams.clients} streams`, unit: "ms", value: streams.fanOutMs }
+    )
+  }
+  const loadAverageAtEnd = loadavg().map((value) => Math.round(value * 100) / 100)
+  const table = [
+    renderTable(`voting app bench, median of ${runs} run(s) (min and max beside it)`, rows),
+    `machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.os}`,
+    `load average: ${machine.loadAverageAtStart.join(" ")} at start, ${loadAverageAtEnd.join(" ")} at end. ` +
+      "The load generator, Redis, PostgreSQL and the services share these cores; figures taken while other work runs are noisy."
+  ].join("\n")
+  const json = {
+    takenAt: new Date(startedAt).toISOString(),
+    machine: { ...machine, loadAverageAtEnd },
+    settings,
+    quick,
+    figures,
+    floors: Object.fromEntries(
+      rows
+        .filter((row) => row.floor !== undefined)
+        .map((row) => [row.figure, { floor: row.floor!.text, met: row.floor!.met }])
+    )
+  }
+  return { table, json }
+}
+
+await main()

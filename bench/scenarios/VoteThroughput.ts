@@ -1,0 +1,118 @@
+import type { BenchEnv } from "../support/BenchEnv.ts"
+import { type LoadResult, runLoad } from "../support/LoadGenerator.ts"
+import { peakResidentWhile } from "../support/Memory.ts"
+import type { BenchProcess } from "../support/Services.ts"
+import { type Spread, spread } from "../support/Stats.ts"
+
+export interface VoteThroughputSettings {
+  readonly runs: number
+  readonly connections: number
+  readonly durationSeconds: number
+  readonly warmupSeconds: number
+}
+
+export interface VoteThroughputResult {
+  readonly connections: number
+  readonly durationSeconds: number
+  readonly vote: {
+    readonly requestsPerSecond: Spread
+    readonly latencyP50Ms: Spread
+    readonly latencyP99Ms: Spread
+    readonly errors: number
+    /** Each run: every 2xx vote is on the queue (the stream's length is at least the 2xx count). */
+    readonly allOnQueue: boolean
+    readonly queueChecks: ReadonlyArray<{ readonly ok2xx: number; readonly onQueue: number; readonly sent: number }>
+  }
+  readonly bare: {
+    readonly requestsPerSecond: Spread
+    readonly latencyP50Ms: Spread
+    readonly latencyP99Ms: Spread
+    readonly errors: number
+  }
+  /** The vote service's requests/s as a fraction of the bare server's, per run and overall. */
+  readonly ratio: Spread
+  readonly voteResidentPeakMb: number
+}
+
+/** A vote as a load generator sends it: no cookie, so each request is a new voter. */
+const voteRequest = {
+  method: "POST" as const,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ vote: "a" })
+}
+
+/**
+ * Vote throughput over keep-alive connections, against the vote service and
+ * the bare `node:http` server in turn (alternating, so drifting background
+ * load hits both alike). No worker runs, so the stream keeps every vote and
+ * its length after a run is checked against the 2xx count.
+ */
+export const voteThroughput = async (
+  env: BenchEnv,
+  vote: BenchProcess,
+  bare: BenchProcess,
+  settings: VoteThroughputSettings,
+  log: (line: string) => void
+): Promise<VoteThroughputResult> => {
+  const streamKey = `${env.prefix}votes`
+  const load = (target: BenchProcess, durationSeconds: number) =>
+    runLoad({ url: `${target.url}/api/vote`, connections: settings.connections, durationSeconds, ...voteRequest })
+
+  log(`  warming up both servers (${settings.warmupSeconds} s each)`)
+  await load(bare, settings.warmupSeconds)
+  await load(vote, settings.warmupSeconds)
+
+  const voteRuns: Array<LoadResult> = []
+  const bareRuns: Array<LoadResult> = []
+  const queueChecks: Array<{ ok2xx: number; onQueue: number; sent: number }> = []
+  let votePeak = 0
+  for (let run = 1; run <= settings.runs; run++) {
+    const bareRun = await load(bare, settings.durationSeconds)
+    bareRuns.push(bareRun)
+    await env.redis.del(streamKey)
+    const { result: voteRun, peakMb } = await peakResidentWhile({ vote: vote.pid }, () =>
+      load(vote, settings.durationSeconds)
+    )
+    votePeak = Math.max(votePeak, peakMb.vote ?? 0)
+    voteRuns.push(voteRun)
+    const onQueue = await env.redis.xlen(streamKey)
+    queueChecks.push({ ok2xx: voteRun.ok, onQueue, sent: voteRun.sent })
+    log(
+      `  run ${run}: bare ${bareRun.requestsPerSecond.toFixed(0)} req/s, vote ${voteRun.requestsPerSecond.toFixed(0)} req/s ` +
+        `(p50 ${voteRun.latencyMs.p50} ms, p99 ${voteRun.latencyMs.p99} ms, errors ${voteRun.errors}, ` +
+        `${voteRun.ok} answered 2xx, ${onQueue} on the queue)`
+    )
+  }
+  await env.redis.del(streamKey)
+
+  return {
+    connections: settings.connections,
+    durationSeconds: settings.durationSeconds,
+    vote: {
+      requestsPerSecond: spread(
+        voteRuns.map((r) => r.requestsPerSecond),
+        0
+      ),
+      latencyP50Ms: spread(voteRuns.map((r) => r.latencyMs.p50)),
+      latencyP99Ms: spread(voteRuns.map((r) => r.latencyMs.p99)),
+      errors: voteRuns.reduce((sum, r) => sum + r.errors, 0),
+      // Votes still in flight when the load stopped may be queued and never answered: never the other way round.
+      allOnQueue: queueChecks.every((check) => check.onQueue >= check.ok2xx && check.onQueue <= check.sent),
+      queueChecks
+    },
+    bare: {
+      requestsPerSecond: spread(
+        bareRuns.map((r) => r.requestsPerSecond),
+        0
+      ),
+      latencyP50Ms: spread(bareRuns.map((r) => r.latencyMs.p50)),
+      latencyP99Ms: spread(bareRuns.map((r) => r.latencyMs.p99)),
+      errors: bareRuns.reduce((sum, r) => sum + r.errors, 0)
+    },
+    ratio: spread(
+      voteRuns.map((r, i) => r.requestsPerSecond / bareRuns[i]!.requestsPerSecond),
+      3
+    ),
+    voteResidentPeakMb: Math.round(votePeak)
+  }
+}

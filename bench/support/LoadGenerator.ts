@@ -1,0 +1,99 @@
+import { spawn } from "node:child_process"
+
+const loadProcess = new URL("../LoadProcess.ts", import.meta.url).pathname
+
+export interface LoadOptions {
+  readonly url: string
+  readonly connections: number
+  readonly durationSeconds: number
+  readonly method?: "GET" | "POST"
+  readonly body?: string
+  readonly headers?: Record<string, string>
+  /** Requests per second over all connections; unset means as fast as the server answers. */
+  readonly rate?: number
+}
+
+export interface LoadResult {
+  readonly requestsPerSecond: number
+  readonly completed: number
+  readonly sent: number
+  readonly ok: number
+  /** Non-2xx answers, connection errors and timeouts. */
+  readonly errors: number
+  readonly statusCodes: ReadonlyArray<string>
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number }
+  readonly durationSeconds: number
+}
+
+interface AutocannonJson {
+  readonly duration: number
+  readonly errors: number
+  readonly timeouts: number
+  readonly non2xx: number
+  readonly "2xx": number
+  readonly statusCodeStats?: Record<string, unknown>
+  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number }
+  readonly requests: { readonly total: number; readonly sent: number }
+}
+
+export interface RunningLoad {
+  readonly result: Promise<LoadResult>
+  /** Ends the run now; `result` then resolves with what was measured so far. */
+  readonly stop: () => void
+}
+
+/**
+ * Starts autocannon in a process of its own (it must not share an event loop
+ * with anything it measures), over keep-alive connections.
+ */
+export const startLoad = (options: LoadOptions): RunningLoad => {
+  const config = {
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    method: options.method ?? "GET",
+    headers: options.headers ?? {},
+    timeout: 10,
+    ...(options.body === undefined ? {} : { body: options.body }),
+    ...(options.rate === undefined ? {} : { overallRate: options.rate })
+  }
+  const child = spawn(process.execPath, [loadProcess, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] })
+  const result = new Promise<LoadResult>((resolve, reject) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      const line = stdout.trim().split("\n").at(-1) ?? ""
+      if (code !== 0 || !line.startsWith("{")) {
+        reject(new Error(`the load generator exited ${code}: ${stderr || stdout}`))
+        return
+      }
+      const json = JSON.parse(line) as AutocannonJson
+      resolve({
+        requestsPerSecond: json.requests.total / json.duration,
+        completed: json.requests.total,
+        sent: json.requests.sent,
+        ok: json["2xx"],
+        errors: json.errors + json.timeouts + json.non2xx,
+        statusCodes: Object.keys(json.statusCodeStats ?? {}),
+        latencyMs: {
+          p50: json.latency.p50,
+          p99: json.latency.p99,
+          max: json.latency.max,
+          mean: json.latency.mean
+        },
+        durationSeconds: json.duration
+      })
+    })
+  })
+  return { result, stop: () => child.kill("SIGINT") }
+}
+
+/** Runs a load for its whole duration. */
+export const runLoad = (options: LoadOptions): Promise<LoadResult> => startLoad(options).result
