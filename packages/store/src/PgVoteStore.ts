@@ -1,7 +1,7 @@
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { entryPosition, StoreUnavailable } from "@voting/domain"
-import { Effect, Layer, Result, Stream } from "effect"
-import type { SqlError } from "effect/sql"
+import { Effect, Layer, PubSub, Result, Stream } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
 import { latestPerVoter, VoteStore } from "./VoteStore.ts"
 
 /** The NOTIFY channel a commit that changed votes signals on. */
@@ -19,82 +19,124 @@ const unavailable = (operation: string) => (error: SqlError.SqlError) => {
 const typedArray = (values: ReadonlyArray<unknown>, elementOid: number) =>
   Result.getOrThrow(PgTypes.array(values, elementOid))
 
+/** Where the store's change feed comes from, and what a commit that changed votes does for it. */
+interface ChangeFeed {
+  readonly changes: Stream.Stream<void, StoreUnavailable>
+  readonly committed: Effect.Effect<void>
+}
+
 /**
- * The store on PostgreSQL. A batch is one statement over arrays (`unnest`), so
- * one prepared plan serves every batch size; the tally triggers and the NOTIFY
- * commit with it.
+ * The store's SQL over any PostgreSQL SqlClient. A batch is one statement over
+ * arrays (`unnest`), so one prepared plan serves every batch size; the tally
+ * triggers and the NOTIFY commit with it.
+ */
+const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
+  const record = (batch: Parameters<VoteStore["Service"]["record"]>[0]) => {
+    // Sorted by voter so concurrent batches lock rows in the same order.
+    const votes = latestPerVoter(batch).sort((a, b) => (a.vote.voterId < b.vote.voterId ? -1 : 1))
+    if (votes.length === 0) return Effect.succeed(0)
+    const positions = votes.map((queued) => entryPosition(queued.entryId))
+    // Typed arrays: left to inference, a batch mixing 1700000000 (int8) and 1700000000.5 (float8),
+    // or small and large ids, fails as a whole, every time it is retried.
+    const entryMs = typedArray(
+      positions.map((p) => BigInt(p.ms)),
+      PgTypes.OID.int8
+    )
+    const entrySeq = typedArray(
+      positions.map((p) => BigInt(p.seq)),
+      PgTypes.OID.int8
+    )
+    const acceptedAt = typedArray(
+      votes.map((q) => q.vote.acceptedAt.epochMilliseconds),
+      PgTypes.OID.timestamptz
+    )
+    return sql
+      .withTransaction(
+        Effect.gen(function* () {
+          const changed = yield* sql`
+            INSERT INTO votes (voter_id, option_id, entry_ms, entry_seq, accepted_at)
+            SELECT voter_id, option_id, entry_ms, entry_seq, accepted_at FROM unnest(
+              ${votes.map((q) => q.vote.voterId)}::text[],
+              ${votes.map((q) => q.vote.option)}::text[],
+              ${entryMs}::bigint[],
+              ${entrySeq}::bigint[],
+              ${acceptedAt}::timestamptz[]
+            ) AS incoming (voter_id, option_id, entry_ms, entry_seq, accepted_at)
+            ON CONFLICT (voter_id) DO UPDATE SET
+              option_id = excluded.option_id,
+              entry_ms = excluded.entry_ms,
+              entry_seq = excluded.entry_seq,
+              accepted_at = excluded.accepted_at,
+              recorded_at = now()
+            WHERE (excluded.entry_ms, excluded.entry_seq) > (votes.entry_ms, votes.entry_seq)
+            RETURNING 1`
+          if (changed.length > 0) yield* sql`SELECT pg_notify(${resultsChannel}, '')`
+          return changed.length
+        })
+      )
+      .pipe(
+        Effect.tap((changed) => (changed > 0 ? feed.committed : Effect.void)),
+        Effect.mapError(unavailable("record votes"))
+      )
+  }
+
+  return VoteStore.of({
+    record,
+    tally: sql<{ option_id: string; votes: bigint | number; updated_at: Date }>`
+      SELECT option_id, votes, updated_at FROM option_tallies`.pipe(
+      Effect.map((rows) => ({
+        votes: new Map(rows.map((row) => [row.option_id, Number(row.votes)])),
+        updatedAt: rows.reduce<Date | undefined>(
+          (latest, row) => (latest === undefined || row.updated_at > latest ? row.updated_at : latest),
+          undefined
+        )
+      })),
+      Effect.mapError(unavailable("read tally"))
+    ),
+    changes: feed.changes,
+    ping: sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError(unavailable("ping")))
+  })
+}
+
+/**
+ * The store on PostgreSQL. Its change feed is LISTEN on the NOTIFY every
+ * changing commit sends, so any number of processes see each other's votes.
  */
 export const PgVoteStore = {
   layer: Layer.effect(
     VoteStore,
     Effect.gen(function* () {
       const sql = yield* PgClient.PgClient
-
-      const record = (batch: Parameters<VoteStore["Service"]["record"]>[0]) => {
-        // Sorted by voter so concurrent batches lock rows in the same order.
-        const votes = latestPerVoter(batch).sort((a, b) => (a.vote.voterId < b.vote.voterId ? -1 : 1))
-        if (votes.length === 0) return Effect.succeed(0)
-        const positions = votes.map((queued) => entryPosition(queued.entryId))
-        // Typed arrays: left to inference, a batch mixing 1700000000 (int8) and 1700000000.5 (float8),
-        // or small and large ids, fails as a whole, every time it is retried.
-        const entryMs = typedArray(
-          positions.map((p) => BigInt(p.ms)),
-          PgTypes.OID.int8
-        )
-        const entrySeq = typedArray(
-          positions.map((p) => BigInt(p.seq)),
-          PgTypes.OID.int8
-        )
-        const acceptedAt = typedArray(
-          votes.map((q) => q.vote.acceptedAt.epochMilliseconds),
-          PgTypes.OID.timestamptz
-        )
-        return sql
-          .withTransaction(
-            Effect.gen(function* () {
-              const changed = yield* sql`
-                INSERT INTO votes (voter_id, option_id, entry_ms, entry_seq, accepted_at)
-                SELECT voter_id, option_id, entry_ms, entry_seq, accepted_at FROM unnest(
-                  ${votes.map((q) => q.vote.voterId)}::text[],
-                  ${votes.map((q) => q.vote.option)}::text[],
-                  ${entryMs}::bigint[],
-                  ${entrySeq}::bigint[],
-                  ${acceptedAt}::timestamptz[]
-                ) AS incoming (voter_id, option_id, entry_ms, entry_seq, accepted_at)
-                ON CONFLICT (voter_id) DO UPDATE SET
-                  option_id = excluded.option_id,
-                  entry_ms = excluded.entry_ms,
-                  entry_seq = excluded.entry_seq,
-                  accepted_at = excluded.accepted_at,
-                  recorded_at = now()
-                WHERE (excluded.entry_ms, excluded.entry_seq) > (votes.entry_ms, votes.entry_seq)
-                RETURNING 1`
-              if (changed.length > 0) yield* sql`SELECT pg_notify(${resultsChannel}, '')`
-              return changed.length
-            })
-          )
-          .pipe(Effect.mapError(unavailable("record votes")))
-      }
-
-      return VoteStore.of({
-        record,
-        tally: sql<{ option_id: string; votes: bigint; updated_at: Date }>`
-          SELECT option_id, votes, updated_at FROM option_tallies`.pipe(
-          Effect.map((rows) => ({
-            votes: new Map(rows.map((row) => [row.option_id, Number(row.votes)])),
-            updatedAt: rows.reduce<Date | undefined>(
-              (latest, row) => (latest === undefined || row.updated_at > latest ? row.updated_at : latest),
-              undefined
-            )
-          })),
-          Effect.mapError(unavailable("read tally"))
-        ),
+      return makeOn(sql, {
         changes: Stream.unwrap(
           Effect.map(sql.listen(resultsChannel), (notifications) =>
             Stream.fromQueue(notifications).pipe(Stream.as(undefined), Stream.prepend([undefined]))
           )
         ).pipe(Stream.mapError(unavailable("listen for changes"))),
-        ping: sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError(unavailable("ping")))
+        committed: Effect.void
+      })
+    })
+  ),
+
+  /**
+   * The same SQL on any PostgreSQL SqlClient, with the change feed inside this
+   * process: for an embedded PostgreSQL (PGlite), whose NOTIFY does not reach
+   * other connections, where the writer and the readers share one process.
+   */
+  layerInProcess: Layer.effect(
+    VoteStore,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const committed = yield* PubSub.unbounded<void>()
+      return makeOn(sql, {
+        // Subscribed before the first emission, so a commit between the first read and the
+        // subscription is not missed.
+        changes: Stream.unwrap(
+          Effect.map(PubSub.subscribe(committed), (subscription) =>
+            Stream.fromSubscription(subscription).pipe(Stream.prepend([undefined]))
+          )
+        ),
+        committed: PubSub.publish(committed, undefined).pipe(Effect.asVoid)
       })
     })
   )
