@@ -1,4 +1,5 @@
-import { NodeFileSystem, NodePath } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { InvalidConfig } from "@voting/domain"
 import { ConfigProvider, Context, Effect, Layer, Option } from "effect"
 import type { ConfigKey } from "./ConfigKeys.ts"

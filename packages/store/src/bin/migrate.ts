@@ -3,7 +3,7 @@
  * container runs before the worker starts. Waits for PostgreSQL to answer
  * (with backoff, up to a minute) so it can run while the database starts.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ConfigSources, dependencyBackoff, LoggingLayer, PostgresConnection } from "@voting/platform"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import { runMigrations } from "../Migrations.ts"
