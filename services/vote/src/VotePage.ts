@@ -8,13 +8,17 @@ export interface VotePageModel {
   readonly error?: string | undefined
 }
 
-/** The ballot: a plain form with one submit button per option, so it works without JavaScript. */
+/**
+ * The ballot: a plain form with one submit button per option, so it works
+ * without JavaScript. The current choice is `aria-pressed`; its visible mark is
+ * hidden from screen readers so the button's name stays the option's label.
+ */
 export const votePage = ({ poll, choice, instance, error }: VotePageModel): string => {
   const chosen = choice === undefined ? undefined : poll.option(choice)
   const buttons = poll.options
     .map((option) => {
       const pressed = option.id === chosen?.id
-      return `<button class="option" type="submit" name="vote" value="${escapeHtml(option.id)}" aria-pressed="${pressed}">${escapeHtml(option.label)}${pressed ? '<span class="mark">✓ your vote</span>' : ""}</button>`
+      return `<button class="option" type="submit" name="vote" value="${escapeHtml(option.id)}" aria-pressed="${pressed}">${escapeHtml(option.label)}${pressed ? '<span class="mark" aria-hidden="true">✓ your vote</span>' : ""}</button>`
     })
     .join("\n")
   const status = chosen
