@@ -20,6 +20,7 @@ import { type Standalone, startStandalone } from "./support/Standalone.ts"
 type InPage = {
   getComputedStyle: (element: unknown) => { outlineStyle: string }
   sameDocument?: boolean
+  firstBar?: unknown
 }
 
 const artefacts = join(repositoryRoot, "test-results", "browser")
@@ -152,6 +153,12 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     await results.evaluate(() => {
       ;(globalThis as unknown as InPage).sameDocument = true
     })
+    // The bars move: the same elements are updated in place, not replaced.
+    const firstBar = results.locator('li[data-option="a"] progress')
+    await firstBar.evaluate((bar) => {
+      ;(globalThis as unknown as InPage).firstBar = bar
+    })
+    await results.screenshot({ path: join(artefacts, "results-empty-desktop-light.png") })
 
     const [ann, bob, cy] = await Promise.all([1, 2, 3].map(async () => votePage(await newContext())))
     await voteFor(ann!, "Cats")
@@ -167,6 +174,7 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     await expect(results.locator('li[data-option="b"] progress').getAttribute("value")).resolves.toBe("67")
     await expect(results.getByText("No votes yet.").isVisible()).resolves.toBe(false)
     await expect(results.evaluate(() => (globalThis as unknown as InPage).sameDocument)).resolves.toBe(true)
+    await expect(firstBar.evaluate((bar) => bar === (globalThis as unknown as InPage).firstBar)).resolves.toBe(true)
 
     const light = await scan(results, "results-light")
     await results.emulateMedia({ colorScheme: "dark" })
@@ -231,6 +239,7 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     await app.interrupt()
     await eventually(() => notice.isVisible()).toBe(true)
     await expect(notice.textContent()).resolves.toMatch(/reconnecting/i)
+    await results.screenshot({ path: join(artefacts, "results-disconnected-desktop-light.png") })
 
     app = await startStandalone({ dataDir, configDir, ...ports })
     await eventually(() => notice.isVisible()).toBe(false)

@@ -7,16 +7,18 @@ const votesText = (votes: number) => `${votes} ${votes === 1 ? "vote" : "votes"}
 
 /**
  * The results as HTML, complete without JavaScript; `results.js` then keeps
- * the same markup current from the event stream.
+ * the same markup current from the event stream. Each row is read as a whole
+ * when it changes (`aria-atomic`), so a live update says which option moved.
  */
 export const resultsPage = (results: Results | undefined, instance: string): string => {
   const total = results?.total ?? 0
   const rows = (results?.options ?? [])
     .map((option) => {
       const share = percent(option.votes, total)
-      return `<li data-option="${escapeHtml(option.id)}">
+      // The text says it all; the bar is its picture, hidden from screen readers so it is not read twice.
+      return `<li data-option="${escapeHtml(option.id)}" aria-atomic="true">
 <div class="result-row"><span class="label">${escapeHtml(option.label)}</span><span class="count">${votesText(option.votes)} · ${share}%</span></div>
-<progress max="100" value="${share}" aria-label="${escapeHtml(option.label)}: ${share}%">${share}%</progress>
+<progress max="100" value="${share}" aria-hidden="true">${share}%</progress>
 </li>`
     })
     .join("\n")
