@@ -88,7 +88,7 @@ describe("vote routes", () => {
       assert.strictEqual((yield* queued(queue))[0]?.fields.voter, voter)
 
       const page = yield* call(handler, "/", { headers: { cookie: `voter_id=${voter}; voter_choice=a` } })
-      assert.match(page.body, /value="a" aria-pressed="true">Cats<span class="mark">/)
+      assert.match(page.body, /value="a" aria-pressed="true">Cats<span class="mark"/)
       assert.include(page.body, 'value="b" aria-pressed="false"')
       assert.deepStrictEqual(page.response.headers.getSetCookie(), [], "a known voter gets no new cookie")
     }).pipe(Effect.scoped)
