@@ -110,7 +110,9 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     mkdirSync(configDir)
     setPoll("Cats or dogs?", "a=Cats,b=Dogs")
     ports = { votePort: await freePort(), resultPort: await freePort() }
-    ;[app, browser] = await Promise.all([startStandalone({ dataDir, configDir, ...ports }), launchChromium()])
+    // One after the other, so afterAll can stop whichever did start.
+    app = await startStandalone({ dataDir, configDir, ...ports })
+    browser = await launchChromium()
   }, 120_000)
 
   afterAll(async () => {
@@ -119,7 +121,7 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     // Ctrl-C stops it cleanly: within the 10 s, with no error on the way out.
     await app?.interrupt()
     rmSync(work, { recursive: true, force: true })
-    expect(app.output()).not.toMatch(/"level":"(ERROR|FATAL)"/)
+    if (app) expect(app.output()).not.toMatch(/"level":"(ERROR|FATAL)"/)
   }, 60_000)
 
   it("shows the poll from config with one labelled button per option, no choice yet, and the serving instance", async () => {
@@ -237,6 +239,7 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     const before = await results.locator("#total").textContent()
 
     await app.interrupt()
+    expect(app.output()).not.toMatch(/"level":"(ERROR|FATAL)"/)
     await eventually(() => notice.isVisible()).toBe(true)
     await expect(notice.textContent()).resolves.toMatch(/reconnecting/i)
     await results.screenshot({ path: join(artefacts, "results-disconnected-desktop-light.png") })
