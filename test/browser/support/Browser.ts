@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { type Browser, chromium, type Page } from "playwright-core"
 
@@ -6,9 +6,13 @@ import { type Browser, chromium, type Page } from "playwright-core"
  * Debian's Chromium, headless, with nothing that would reach the network on
  * its own. Playwright gives each launch a fresh, temporary profile.
  */
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+export const launchChromium = (): Promise<Browser> => {
+  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+  if (!existsSync(executablePath)) {
+    throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+  }
+  return chromium.launch({
+    executablePath,
     headless: true,
     args: [
       "--headless",
@@ -21,6 +25,7 @@ export const launchChromium = (): Promise<Browser> =>
       "--disable-sync"
     ]
   })
+}
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
