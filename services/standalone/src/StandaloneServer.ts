@@ -17,7 +17,8 @@ export const StandaloneApp = (settings: StandaloneSettings, backends: Backends) 
   const services = Layer.mergeAll(
     VoteApp({ port: settings.votePort }),
     ResultApp({ port: settings.resultPort }),
-    VoteWorkerLoop(defaultWorkerSettings)
+    // The in-process queue dies with the process: on Ctrl-C, count what it holds first.
+    VoteWorkerLoop({ ...defaultWorkerSettings, drainOnStop: backends.queue === "in-process" })
   ).pipe(Layer.provide([queueLayer(backends), storeLayer(backends, settings.dataDir)]), Layer.provide(LivePoll.layer))
   // Built after the servers listen, so the URLs it prints already answer.
   const announce = Layer.effectDiscard(Effect.sync(() => process.stderr.write(banner(settings, backends))))

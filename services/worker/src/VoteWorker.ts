@@ -25,6 +25,12 @@ export interface WorkerSettings {
   readonly consumer: string
   /** How long shutdown waits for the batch in hand before leaving it to be reclaimed. */
   readonly drainTimeout: Duration.Duration
+  /**
+   * On shutdown, go on until the queue is empty (within `drainTimeout`) rather
+   * than stop after the batch in hand. For the in-process queue, which dies
+   * with the process; a Redis queue keeps its votes for the next worker.
+   */
+  readonly drainOnStop?: boolean
 }
 
 export const defaultWorkerSettings: WorkerSettings = {
@@ -107,8 +113,8 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
 
 /**
  * The worker loop as a layer: starts with the layer and, on shutdown, finishes
- * the batch in hand (or leaves it unacknowledged, to be reclaimed) before the
- * connections close.
+ * the batch in hand (or leaves it unacknowledged, to be reclaimed), or with
+ * `drainOnStop` everything queued, before the connections close.
  */
 export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings) =>
   Layer.effectDiscard(
@@ -119,6 +125,11 @@ export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings)
         while (!(yield* Deferred.isDone(health.stopping))) {
           const batch = yield* worker.nextBatch
           if (batch.length > 0) yield* worker.processBatch(batch)
+        }
+        while (settings.drainOnStop) {
+          const batch = yield* worker.nextBatch
+          if (batch.length === 0) return
+          yield* worker.processBatch(batch)
         }
       })
       const fiber = yield* Effect.forkScoped(loop)

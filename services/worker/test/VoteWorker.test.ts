@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { StoreUnavailable } from "@voting/domain"
-import { LivePoll } from "@voting/platform"
+import { Health, LivePoll } from "@voting/platform"
 import { MemoryVoteQueue, VoteQueue } from "@voting/queue"
 import { MemoryVoteStore, VoteStore } from "@voting/store"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { pollOf } from "../../../test/support/Polls.ts"
-import { makeVoteWorker, type WorkerSettings } from "../src/VoteWorker.ts"
+import { makeVoteWorker, VoteWorkerLoop, type WorkerSettings } from "../src/VoteWorker.ts"
 
 const poll = pollOf("Pets", "a=Cats,b=Dogs")
 const settings: WorkerSettings = {
@@ -128,5 +128,20 @@ describe("VoteWorker", () => {
       assert.deepStrictEqual(yield* tallyOf, { b: 1 })
       assert.strictEqual((yield* queue.depth).entries, 0)
     }).pipe(Effect.provide(layer()))
+  )
+})
+
+describe("VoteWorkerLoop", () => {
+  it.live("with drainOnStop, counts everything still queued when shutdown begins", () =>
+    Effect.gen(function* () {
+      const queue = yield* VoteQueue
+      const health = yield* Health
+      // Shutdown has begun before the worker starts: a plain worker would take nothing.
+      yield* health.beginShutdown
+      for (let i = 0; i < 7; i++) yield* queue.enqueue({ voter: voter(`late${i}`), option: "b", at })
+      yield* Effect.scoped(Layer.build(VoteWorkerLoop({ ...settings, drainOnStop: true })))
+      assert.deepStrictEqual(yield* tallyOf, { b: 7 })
+      assert.strictEqual((yield* queue.depth).entries, 0)
+    }).pipe(Effect.provide(Layer.merge(layer(), Health.layer)))
   )
 })
