@@ -6,7 +6,7 @@ export const banner = (settings: StandaloneSettings, backends: Backends): string
   const queue =
     backends.queue === "redis"
       ? "Redis (REDIS_URL / REDIS_HOST)"
-      : "in-process (votes not yet counted are lost on exit)"
+      : "in-process (drained on Ctrl-C; a crash loses what is not yet counted)"
   const store =
     backends.store === "postgres"
       ? "PostgreSQL (DATABASE_URL / POSTGRES_HOST)"
