@@ -18,7 +18,8 @@ import { type StreamClientsResult, streamClients } from "./scenarios/StreamClien
 import { type VoteThroughputResult, voteThroughput } from "./scenarios/VoteThroughput.ts"
 import { type WorkerDrainResult, workerDrain } from "./scenarios/WorkerDrain.ts"
 import { createBenchEnv } from "./support/BenchEnv.ts"
-import { residentMb } from "./support/Memory.ts"
+import { describeShares } from "./support/Cpu.ts"
+import { privateMb, residentMb } from "./support/Memory.ts"
 import { type Row, renderTable } from "./support/Report.ts"
 import { type BenchProcess, startBareServer, startService } from "./support/Services.ts"
 import { sleep } from "./support/Stats.ts"
@@ -68,6 +69,8 @@ const serviceExtraEnv: Record<string, string> = profile
 
 interface Figures {
   idleResidentMb: Record<string, number>
+  /** The part of the resident memory no other process shares (the Node binary's pages are shared). */
+  idlePrivateMb: Record<string, number>
   vote?: VoteThroughputResult
   drain?: WorkerDrainResult
   latency?: LiveLatencyResult
@@ -85,7 +88,7 @@ const main = async () => {
     mkdirSync(profileDir, { recursive: true })
     log(`CPU profiles of the services go to ${profileDir}`)
   }
-  const figures: Figures = { idleResidentMb: {} }
+  const figures: Figures = { idleResidentMb: {}, idlePrivateMb: {} }
   const processes: Array<BenchProcess> = []
   const stop = async (process: BenchProcess) => {
     processes.splice(processes.indexOf(process), 1)
@@ -112,21 +115,21 @@ const main = async () => {
   process.once("SIGTERM", onSignal)
 
   try {
-    await storeVotes(env.small, settings.results.small)
+    if (selected.has("results")) await storeVotes(env.small, settings.results.small)
     section("starting the services; resident memory at idle")
     const vote = await service("vote", env.serviceEnv(env.main))
     const idleWorker = await service("worker", env.serviceEnv(env.main))
     const result = await service("result", env.serviceEnv(env.main))
-    const resultSmall = await service("result", env.serviceEnv(env.small), "result-small")
     const bare = await startBareServer()
     processes.push(bare)
     await sleep(3_000)
     for (const p of [vote, idleWorker, result, bare]) {
       figures.idleResidentMb[p.name] = Math.round(residentMb(p.pid) ?? 0)
+      figures.idlePrivateMb[p.name] = Math.round(privateMb(p.pid) ?? 0)
     }
     log(
-      `  ${Object.entries(figures.idleResidentMb)
-        .map(([name, mb]) => `${name} ${mb} MB`)
+      `  resident (private): ${Object.entries(figures.idleResidentMb)
+        .map(([name, mb]) => `${name} ${mb} MB (${figures.idlePrivateMb[name]} MB)`)
         .join(", ")}`
     )
     // Nothing may consume the queue while the vote throughput is measured.
@@ -168,13 +171,16 @@ const main = async () => {
       section(`result API: storing ${settings.results.large.toLocaleString("en-US")} votes`)
       const storing = performance.now()
       await storeVotes(env.main, settings.results.large)
-      await waitForTotal(result, settings.results.large)
-      await waitForTotal(resultSmall, settings.results.small)
       log(`  stored in ${((performance.now() - storing) / 1000).toFixed(1)} s`)
+      // Two fresh result services, alike but for the votes stored: the main one has served event streams by now.
+      const small = await service("result", env.serviceEnv(env.small), "result-1k")
+      const large = await service("result", env.serviceEnv(env.main), "result-1m")
+      await waitForTotal(small, settings.results.small)
+      await waitForTotal(large, settings.results.large)
       section(`result API throughput: ${settings.results.connections} connections, ${durationSeconds} s a run`)
       figures.results = await resultApi(
-        { service: resultSmall, votes: settings.results.small },
-        { service: result, votes: settings.results.large },
+        { service: small, votes: settings.results.small },
+        { service: large, votes: settings.results.large },
         settings.results,
         log
       )
@@ -294,6 +300,9 @@ const buildReport = (figures: Figures) => {
       ...(isService ? { floor: { text: "< 120", met: mb < 120 } } : {})
     })
   }
+  for (const [name, mb] of Object.entries(figures.idlePrivateMb)) {
+    rows.push({ figure: `${name} private (unshared), idle`, unit: "MB", value: mb })
+  }
   if (vote) rows.push({ figure: "vote resident, under load (peak)", unit: "MB", value: vote.voteResidentPeakMb })
   if (drain) rows.push({ figure: "worker resident, draining (peak)", unit: "MB", value: drain.workerResidentPeakMb })
   if (results)
@@ -305,8 +314,19 @@ const buildReport = (figures: Figures) => {
     )
   }
   const loadAverageAtEnd = loadavg().map((value) => Math.round(value * 100) / 100)
+  // What limited each figure: the cores each process used while it was measured (medians over the runs).
+  const cores = [
+    vote && `  bare node:http run: ${describeShares(vote.cores.bare)}`,
+    vote && `  vote run:           ${describeShares(vote.cores.vote)}`,
+    one && `  drain, 1 worker:    ${describeShares(one.cores)} (PostgreSQL not counted)`,
+    two && `  drain, 2 workers:   ${describeShares(two.cores)} (PostgreSQL not counted)`,
+    results && `  result API, 1M:     ${describeShares(results.large.cores)}`
+  ].filter((line) => typeof line === "string")
   const table = [
     renderTable(`voting app bench, median of ${runs} run(s) (min and max beside it)`, rows),
+    ...(cores.length > 0
+      ? ["cores used while measuring (1 = one whole core; machine = every process):", ...cores]
+      : []),
     `machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.os}`,
     `load average: ${machine.loadAverageAtStart.join(" ")} at start, ${loadAverageAtEnd.join(" ")} at end. ` +
       "The load generator, Redis, PostgreSQL and the services share these cores; figures taken while other work runs are noisy."

@@ -1,5 +1,6 @@
 import type { BenchDatabase } from "../support/BenchEnv.ts"
-import { type LoadResult, runLoad } from "../support/LoadGenerator.ts"
+import { type CpuShares, cpuMeter, describeShares, medianShares } from "../support/Cpu.ts"
+import { type LoadResult, runLoad, startLoad } from "../support/LoadGenerator.ts"
 import { peakResidentWhile } from "../support/Memory.ts"
 import type { BenchProcess } from "../support/Services.ts"
 import { type Spread, spread, waitUntil } from "../support/Stats.ts"
@@ -17,6 +18,8 @@ export interface ResultApiFigures {
   readonly latencyP50Ms: Spread
   readonly latencyP99Ms: Spread
   readonly errors: number
+  /** Cores used during the runs (medians): the result service, the load generator, the whole machine. */
+  readonly cores: CpuShares
 }
 
 export interface ResultApiResult {
@@ -55,7 +58,11 @@ export const waitForTotal = (result: BenchProcess, total: number) =>
     { timeoutMs: 30_000, everyMs: 100 }
   )
 
-const figures = (storedVotes: number, runs: ReadonlyArray<LoadResult>): ResultApiFigures => ({
+const figures = (
+  storedVotes: number,
+  runs: ReadonlyArray<LoadResult>,
+  cores: ReadonlyArray<CpuShares>
+): ResultApiFigures => ({
   storedVotes,
   requestsPerSecond: spread(
     runs.map((r) => r.requestsPerSecond),
@@ -63,7 +70,8 @@ const figures = (storedVotes: number, runs: ReadonlyArray<LoadResult>): ResultAp
   ),
   latencyP50Ms: spread(runs.map((r) => r.latencyMs.p50)),
   latencyP99Ms: spread(runs.map((r) => r.latencyMs.p99)),
-  errors: runs.reduce((sum, r) => sum + r.errors, 0)
+  errors: runs.reduce((sum, r) => sum + r.errors, 0),
+  cores: medianShares(cores)
 })
 
 /**
@@ -79,28 +87,45 @@ export const resultApi = async (
 ): Promise<ResultApiResult> => {
   const load = (target: BenchProcess, durationSeconds: number) =>
     runLoad({ url: `${target.url}/api/results`, connections: settings.connections, durationSeconds })
+  const measured = async (target: BenchProcess) => {
+    const running = startLoad({
+      url: `${target.url}/api/results`,
+      connections: settings.connections,
+      durationSeconds: settings.durationSeconds
+    })
+    const meter = cpuMeter({ result: target.pid })
+    const result = await running.result
+    // The load generator has exited by now: it reports its own CPU time.
+    return { result, cores: { ...meter.read(), load: result.cores } }
+  }
   await load(small.service, settings.warmupSeconds)
   await load(large.service, settings.warmupSeconds)
   const smallRuns: Array<LoadResult> = []
   const largeRuns: Array<LoadResult> = []
+  const smallCores: Array<CpuShares> = []
+  const largeCores: Array<CpuShares> = []
   let peak = 0
   for (let run = 1; run <= settings.runs; run++) {
-    smallRuns.push(await load(small.service, settings.durationSeconds))
-    const { result, peakMb } = await peakResidentWhile({ result: large.service.pid }, () =>
-      load(large.service, settings.durationSeconds)
+    const smallRun = await measured(small.service)
+    smallRuns.push(smallRun.result)
+    smallCores.push(smallRun.cores)
+    const { result: largeRun, peakMb } = await peakResidentWhile({ result: large.service.pid }, () =>
+      measured(large.service)
     )
     peak = Math.max(peak, peakMb.result ?? 0)
-    largeRuns.push(result)
+    largeRuns.push(largeRun.result)
+    largeCores.push(largeRun.cores)
     log(
-      `  run ${run}: ${small.votes} stored ${smallRuns.at(-1)!.requestsPerSecond.toFixed(0)} req/s, ` +
-        `${large.votes} stored ${result.requestsPerSecond.toFixed(0)} req/s (p99 ${result.latencyMs.p99} ms)`
+      `  run ${run}: ${small.votes} stored ${smallRun.result.requestsPerSecond.toFixed(0)} req/s, ` +
+        `${large.votes} stored ${largeRun.result.requestsPerSecond.toFixed(0)} req/s (p99 ${largeRun.result.latencyMs.p99} ms)\n` +
+        `         cores used: ${describeShares(smallRun.cores)}; ${describeShares(largeRun.cores)}`
     )
   }
   return {
     connections: settings.connections,
     durationSeconds: settings.durationSeconds,
-    small: figures(small.votes, smallRuns),
-    large: figures(large.votes, largeRuns),
+    small: figures(small.votes, smallRuns, smallCores),
+    large: figures(large.votes, largeRuns, largeCores),
     ratio: spread(
       largeRuns.map((r, i) => r.requestsPerSecond / smallRuns[i]!.requestsPerSecond),
       3

@@ -1,5 +1,6 @@
 import type { BenchEnv } from "../support/BenchEnv.ts"
-import { type LoadResult, runLoad } from "../support/LoadGenerator.ts"
+import { type CpuShares, cpuMeter, describeShares, medianShares } from "../support/Cpu.ts"
+import { type LoadResult, runLoad, startLoad } from "../support/LoadGenerator.ts"
 import { peakResidentWhile } from "../support/Memory.ts"
 import type { BenchProcess } from "../support/Services.ts"
 import { type Spread, spread } from "../support/Stats.ts"
@@ -31,6 +32,8 @@ export interface VoteThroughputResult {
   }
   /** The vote service's requests/s as a fraction of the bare server's, per run and overall. */
   readonly ratio: Spread
+  /** Cores used during the runs (medians): the server, the load generator, Redis and the whole machine. */
+  readonly cores: { readonly vote: CpuShares; readonly bare: CpuShares }
   readonly voteResidentPeakMb: number
 }
 
@@ -57,6 +60,18 @@ export const voteThroughput = async (
   const streamKey = `${env.prefix}votes`
   const load = (target: BenchProcess, durationSeconds: number) =>
     runLoad({ url: `${target.url}/api/vote`, connections: settings.connections, durationSeconds, ...voteRequest })
+  const measured = async (target: BenchProcess) => {
+    const running = startLoad({
+      url: `${target.url}/api/vote`,
+      connections: settings.connections,
+      durationSeconds: settings.durationSeconds,
+      ...voteRequest
+    })
+    const meter = cpuMeter({ [target.name]: target.pid, redis: env.redisPid })
+    const result = await running.result
+    // The load generator has exited by now: it reports its own CPU time.
+    return { result, cores: { ...meter.read(), load: result.cores } }
+  }
 
   log(`  warming up both servers (${settings.warmupSeconds} s each)`)
   await load(bare, settings.warmupSeconds)
@@ -65,22 +80,26 @@ export const voteThroughput = async (
   const voteRuns: Array<LoadResult> = []
   const bareRuns: Array<LoadResult> = []
   const queueChecks: Array<{ ok2xx: number; onQueue: number; sent: number }> = []
+  const voteCores: Array<CpuShares> = []
+  const bareCores: Array<CpuShares> = []
   let votePeak = 0
   for (let run = 1; run <= settings.runs; run++) {
-    const bareRun = await load(bare, settings.durationSeconds)
-    bareRuns.push(bareRun)
+    const bareRun = await measured(bare)
+    bareRuns.push(bareRun.result)
+    bareCores.push(bareRun.cores)
     await env.redis.del(streamKey)
-    const { result: voteRun, peakMb } = await peakResidentWhile({ vote: vote.pid }, () =>
-      load(vote, settings.durationSeconds)
-    )
+    const { result: measuredVote, peakMb } = await peakResidentWhile({ vote: vote.pid }, () => measured(vote))
+    const voteRun = measuredVote.result
     votePeak = Math.max(votePeak, peakMb.vote ?? 0)
     voteRuns.push(voteRun)
+    voteCores.push(measuredVote.cores)
     const onQueue = await env.redis.xlen(streamKey)
     queueChecks.push({ ok2xx: voteRun.ok, onQueue, sent: voteRun.sent })
     log(
-      `  run ${run}: bare ${bareRun.requestsPerSecond.toFixed(0)} req/s, vote ${voteRun.requestsPerSecond.toFixed(0)} req/s ` +
+      `  run ${run}: bare ${bareRun.result.requestsPerSecond.toFixed(0)} req/s, vote ${voteRun.requestsPerSecond.toFixed(0)} req/s ` +
         `(p50 ${voteRun.latencyMs.p50} ms, p99 ${voteRun.latencyMs.p99} ms, errors ${voteRun.errors}, ` +
-        `${voteRun.ok} answered 2xx, ${onQueue} on the queue)`
+        `${voteRun.ok} answered 2xx, ${onQueue} on the queue)\n` +
+        `         cores used: bare run ${describeShares(bareRun.cores)}; vote run ${describeShares(measuredVote.cores)}`
     )
   }
   await env.redis.del(streamKey)
@@ -113,6 +132,7 @@ export const voteThroughput = async (
       voteRuns.map((r, i) => r.requestsPerSecond / bareRuns[i]!.requestsPerSecond),
       3
     ),
+    cores: { vote: medianShares(voteCores), bare: medianShares(bareCores) },
     voteResidentPeakMb: Math.round(votePeak)
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { type BenchEnv, clearVotes, rowCount, tallyTotal } from "../support/BenchEnv.ts"
+import { type CpuShares, cpuMeter, describeShares, medianShares } from "../support/Cpu.ts"
 import { peakResidentWhile } from "../support/Memory.ts"
 import { type BenchProcess, startService } from "../support/Services.ts"
 import { type Spread, spread, waitUntil } from "../support/Stats.ts"
@@ -18,6 +19,8 @@ export interface WorkerDrainResult {
     readonly seconds: Spread
     /** Each run ended with as many rows as votes, tallies equal to the rows and an empty stream. */
     readonly consistent: boolean
+    /** Cores used while draining (medians): each worker, Redis and the whole machine. */
+    readonly cores: CpuShares
   }>
   readonly workerResidentPeakMb: number
 }
@@ -66,6 +69,7 @@ export const workerDrain = async (
       workers.push(await startService("worker", env.serviceEnv(env.main), `worker-${workers.length + 1}`))
     }
     const seconds: Array<number> = []
+    const cores: Array<CpuShares> = []
     let consistent = true
     for (let run = 1; run <= settings.runs; run++) {
       await clearVotes(env.main)
@@ -77,6 +81,7 @@ export const workerDrain = async (
       }
       const started = performance.now()
       const pids = Object.fromEntries(workers.map((worker) => [worker.name, worker.pid]))
+      const meter = cpuMeter({ ...pids, redis: env.redisPid })
       const { result: finished, peakMb } = await peakResidentWhile(pids, () =>
         waitUntil(
           `${settings.votes} votes stored`,
@@ -84,6 +89,8 @@ export const workerDrain = async (
           { timeoutMs: 180_000, everyMs: 10 }
         )
       )
+      const shares = meter.read()
+      cores.push(shares)
       peak = Math.max(peak, ...Object.values(peakMb))
       const elapsed = (finished - started) / 1000
       seconds.push(elapsed)
@@ -99,7 +106,8 @@ export const workerDrain = async (
       consistent &&= ok
       log(
         `  ${count} worker(s), run ${run}: ${settings.votes} votes in ${elapsed.toFixed(2)} s = ` +
-          `${(settings.votes / elapsed).toFixed(0)} votes/s${ok ? "" : ` (INCONSISTENT: rows ${rows}, tallies ${tallies}, stream empty ${drained})`}`
+          `${(settings.votes / elapsed).toFixed(0)} votes/s${ok ? "" : ` (INCONSISTENT: rows ${rows}, tallies ${tallies}, stream empty ${drained})`}` +
+          `; cores used: ${describeShares(shares)} (PostgreSQL not counted)`
       )
     }
     byWorkers.push({
@@ -109,7 +117,8 @@ export const workerDrain = async (
         0
       ),
       seconds: spread(seconds),
-      consistent
+      consistent,
+      cores: medianShares(cores)
     })
   }
   await clearVotes(env.main)

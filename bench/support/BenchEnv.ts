@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto"
+import { existsSync, readFileSync } from "node:fs"
 import { Redis } from "ioredis"
 import { migrate } from "../../test/support/Processes.ts"
 import { connectPostgres, databaseUrlFor, type Sql } from "./Postgres.ts"
@@ -25,6 +26,8 @@ export interface BenchEnv {
   readonly id: string
   readonly prefix: string
   readonly redis: Redis
+  /** Redis's process id when it runs on this machine, for its CPU share. */
+  readonly redisPid: number | undefined
   /** The main database: the worker's target and the result service's source. */
   readonly main: BenchDatabase
   /** A second database holding only 1,000 votes, for the result API's baseline. */
@@ -66,6 +69,15 @@ export const createBenchEnv = async (): Promise<BenchEnv> => {
     await admin.close()
   }
 
+  const info = await redis.info("server")
+  const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1])
+  const redisPid =
+    Number.isInteger(pid) &&
+    existsSync(`/proc/${pid}/comm`) &&
+    readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("redis")
+      ? pid
+      : undefined
+
   try {
     const main = await createDatabase(`voting_bench_${id}`)
     const small = await createDatabase(`voting_bench_${id}_small`)
@@ -73,6 +85,7 @@ export const createBenchEnv = async (): Promise<BenchEnv> => {
       id,
       prefix,
       redis,
+      redisPid,
       main,
       small,
       serviceEnv: (database) => ({

@@ -23,9 +23,12 @@ export interface LoadResult {
   readonly statusCodes: ReadonlyArray<string>
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number }
   readonly durationSeconds: number
+  /** Cores the load generator itself used over the run. */
+  readonly cores: number
 }
 
 interface AutocannonJson {
+  readonly cpuSeconds: number
   readonly duration: number
   readonly errors: number
   readonly timeouts: number
@@ -37,6 +40,7 @@ interface AutocannonJson {
 }
 
 export interface RunningLoad {
+  readonly pid: number
   readonly result: Promise<LoadResult>
   /** Ends the run now; `result` then resolves with what was measured so far. */
   readonly stop: () => void
@@ -88,11 +92,12 @@ export const startLoad = (options: LoadOptions): RunningLoad => {
           max: json.latency.max,
           mean: json.latency.mean
         },
-        durationSeconds: json.duration
+        durationSeconds: json.duration,
+        cores: Math.round((json.cpuSeconds / json.duration) * 100) / 100
       })
     })
   })
-  return { result, stop: () => child.kill("SIGINT") }
+  return { pid: child.pid!, result, stop: () => child.kill("SIGINT") }
 }
 
 /** Runs a load for its whole duration. */

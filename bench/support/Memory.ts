@@ -12,6 +12,22 @@ export const residentMb = (pid: number): number | undefined => {
 }
 
 /**
+ * Memory only this process holds (private pages, from smaps_rollup): the
+ * resident figure less the Node binary's pages, which every Node process on
+ * the machine shares.
+ */
+export const privateMb = (pid: number): number | undefined => {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8")
+    const clean = /^Private_Clean:\s+(\d+) kB$/m.exec(rollup)
+    const dirty = /^Private_Dirty:\s+(\d+) kB$/m.exec(rollup)
+    return clean && dirty ? (Number(clean[1]) + Number(dirty[1])) / 1024 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Samples the resident memory of some processes while `work` runs and
  * resolves with its result and each process's peak.
  */

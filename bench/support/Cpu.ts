@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs"
+
+const ticksPerSecond = 100
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export const cpuSeconds = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // The command name may hold spaces; the fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+  } catch {
+    return undefined
+  }
+}
+
+/** Share of one core each process used between start and `read` (1 = a whole core). */
+export type CpuShares = Record<string, number>
+
+/**
+ * Starts counting the CPU time of some processes. `read` gives each one's
+ * share of a core since the start, and the whole machine's (every process,
+ * ours or not) as `machine`, so a run taken while other work ran says so.
+ */
+export const cpuMeter = (pids: Record<string, number | undefined>) => {
+  const known = Object.entries(pids).filter((entry): entry is [string, number] => entry[1] !== undefined)
+  const before = new Map(known.map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]))
+  const machineBefore = machineBusySeconds()
+  const started = performance.now()
+  return {
+    read: (): CpuShares => {
+      const seconds = (performance.now() - started) / 1000
+      const shares: CpuShares = {}
+      for (const [name, pid] of known) {
+        const used = (cpuSeconds(pid) ?? before.get(name) ?? 0) - (before.get(name) ?? 0)
+        shares[name] = Math.round((used / seconds) * 100) / 100
+      }
+      shares.machine = Math.round(((machineBusySeconds() - machineBefore) / seconds) * 100) / 100
+      return shares
+    }
+  }
+}
+
+/** Busy CPU seconds of the whole machine, summed over its cores, from /proc/stat. */
+const machineBusySeconds = (): number => {
+  try {
+    const [line] = readFileSync("/proc/stat", "utf8").split("\n")
+    const [, user, nice, system, , , irq, softirq, steal] = (line ?? "").trim().split(/\s+/).map(Number)
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / ticksPerSecond
+  } catch {
+    return 0
+  }
+}
+
+/** The median of each process's share over several runs. */
+export const medianShares = (runs: ReadonlyArray<CpuShares>): CpuShares => {
+  const names = [...new Set(runs.flatMap((run) => Object.keys(run)))]
+  return Object.fromEntries(
+    names.map((name) => {
+      const values = runs.map((run) => run[name] ?? 0).sort((a, b) => a - b)
+      const middle = Math.floor(values.length / 2)
+      const median = values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2
+      return [name, Math.round(median * 100) / 100]
+    })
+  )
+}
+
+export const describeShares = (shares: CpuShares) =>
+  Object.entries(shares)
+    .map(([name, share]) => `${name} ${share.toFixed(2)}`)
+    .join(", ")
