@@ -1,6 +1,6 @@
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { entryPosition, StoreUnavailable } from "@voting/domain"
-import { Effect, Layer, PubSub, Result, Stream } from "effect"
+import { Duration, Effect, Layer, PubSub, Result, Stream } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { latestPerVoter, VoteStore } from "./VoteStore.ts"
 
@@ -14,6 +14,27 @@ const unavailable = (operation: string) => (error: SqlError.SqlError) => {
   const reason = innermost instanceof Error && innermost !== error ? innermost.message : error.message
   return new StoreUnavailable({ operation, reason })
 }
+
+/**
+ * The longest a store call may go unanswered. When PostgreSQL shuts down
+ * while a statement is on the wire, the driver can leave that statement
+ * waiting forever (no error, no connection left); without a bound the worker's
+ * loop and the result service's refresh would stop for good on one restart.
+ * A batch of a thousand votes takes milliseconds, so this only cuts a call
+ * that will never answer.
+ */
+export const storeCallTimeout = Duration.seconds(10)
+
+const bounded =
+  (operation: string) =>
+  <A, R>(effect: Effect.Effect<A, StoreUnavailable, R>): Effect.Effect<A, StoreUnavailable, R> =>
+    Effect.timeoutOrElse(effect, {
+      duration: storeCallTimeout,
+      orElse: () =>
+        Effect.fail(
+          new StoreUnavailable({ operation, reason: `no answer within ${Duration.format(storeCallTimeout)}` })
+        )
+    })
 
 /** An array parameter of one declared element type (only an unknown OID fails here, never a value). */
 const typedArray = (values: ReadonlyArray<unknown>, elementOid: number) =>
@@ -50,33 +71,37 @@ const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
       votes.map((q) => q.vote.acceptedAt.epochMilliseconds),
       PgTypes.OID.timestamptz
     )
-    return sql
-      .withTransaction(
-        Effect.gen(function* () {
-          const changed = yield* sql`
-            INSERT INTO votes (voter_id, option_id, entry_ms, entry_seq, accepted_at)
-            SELECT voter_id, option_id, entry_ms, entry_seq, accepted_at FROM unnest(
-              ${votes.map((q) => q.vote.voterId)}::text[],
-              ${votes.map((q) => q.vote.option)}::text[],
-              ${entryMs}::bigint[],
-              ${entrySeq}::bigint[],
-              ${acceptedAt}::timestamptz[]
-            ) AS incoming (voter_id, option_id, entry_ms, entry_seq, accepted_at)
-            ON CONFLICT (voter_id) DO UPDATE SET
-              option_id = excluded.option_id,
-              entry_ms = excluded.entry_ms,
-              entry_seq = excluded.entry_seq,
-              accepted_at = excluded.accepted_at,
-              recorded_at = now()
-            WHERE (excluded.entry_ms, excluded.entry_seq) > (votes.entry_ms, votes.entry_seq)
-            RETURNING 1`
-          if (changed.length > 0) yield* sql`SELECT pg_notify(${resultsChannel}, '')`
-          return changed.length
-        })
+    // One statement is one transaction: the upsert, the tally triggers and the NOTIFY commit
+    // together. No BEGIN/COMMIT round trips, and nothing left uninterruptible for the driver
+    // to hang in when the server goes away mid-call (see storeCallTimeout).
+    return sql<{ changed: bigint | number | string }>`
+      WITH changed AS (
+        INSERT INTO votes (voter_id, option_id, entry_ms, entry_seq, accepted_at)
+        SELECT voter_id, option_id, entry_ms, entry_seq, accepted_at FROM unnest(
+          ${votes.map((q) => q.vote.voterId)}::text[],
+          ${votes.map((q) => q.vote.option)}::text[],
+          ${entryMs}::bigint[],
+          ${entrySeq}::bigint[],
+          ${acceptedAt}::timestamptz[]
+        ) AS incoming (voter_id, option_id, entry_ms, entry_seq, accepted_at)
+        ON CONFLICT (voter_id) DO UPDATE SET
+          option_id = excluded.option_id,
+          entry_ms = excluded.entry_ms,
+          entry_seq = excluded.entry_seq,
+          accepted_at = excluded.accepted_at,
+          recorded_at = now()
+        WHERE (excluded.entry_ms, excluded.entry_seq) > (votes.entry_ms, votes.entry_seq)
+        RETURNING 1
+      ),
+      notified AS (
+        SELECT pg_notify(${resultsChannel}, '') FROM (SELECT 1 FROM changed LIMIT 1) AS any_change
       )
+      SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM notified) AS notified`
       .pipe(
+        Effect.map((rows) => Number(rows[0]?.changed ?? 0)),
         Effect.tap((changed) => (changed > 0 ? feed.committed : Effect.void)),
-        Effect.mapError(unavailable("record votes"))
+        Effect.mapError(unavailable("record votes")),
+        bounded("record votes")
       )
   }
 
@@ -91,10 +116,11 @@ const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
           undefined
         )
       })),
-      Effect.mapError(unavailable("read tally"))
+      Effect.mapError(unavailable("read tally")),
+      bounded("read tally")
     ),
     changes: feed.changes,
-    ping: sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError(unavailable("ping")))
+    ping: sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError(unavailable("ping")), bounded("ping"))
   })
 }
 
