@@ -69,6 +69,10 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
   )
   NodeRuntime.runMain(program, {
     disableErrorReporting: true,
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && process.exitCode === undefined ? 0 : 1)
+    // SIGTERM ends the program by interrupting it: that is the graceful stop, exit 0.
+    teardown: (exit, onExit) =>
+      onExit(
+        (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) && process.exitCode === undefined ? 0 : 1
+      )
   })
 }
