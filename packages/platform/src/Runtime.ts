@@ -1,11 +1,19 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { Cause, Duration, Effect, Exit, Layer } from "effect"
 import { ConfigSources } from "./ConfigSources.ts"
 import { Health } from "./Health.ts"
 import { LoggingLayer } from "./Logging.ts"
 
 /** The contract gives every component 10 seconds from SIGTERM to exit; this leaves a margin. */
 const hardExitAfterMs = 9_500
+
+/**
+ * How long a component keeps serving after readiness turns false and before
+ * its layers (the HTTP listener first) close: the time a load balancer needs to
+ * see the failing probe and stop sending new requests. Closing the listener at
+ * once refused requests that were still being routed here.
+ */
+export const readinessGrace = Duration.seconds(2)
 
 /**
  * Writes one JSON line and stops the process: used when the component cannot
@@ -52,6 +60,7 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
         }, hardExitAfterMs).unref()
         yield* Effect.logInfo("shutting down: readiness is now false")
         yield* health.beginShutdown
+        yield* Effect.sleep(readinessGrace)
       })
     )
     yield* Effect.logInfo(`${component} started`)
