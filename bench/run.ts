@@ -7,6 +7,7 @@
  *   npm run bench -- --quick          1 short run each, for a smoke check
  *   npm run bench -- --only=vote,drain,latency,streams,results
  *   npm run bench -- --profile        services write CPU profiles to bench/results/profiles/
+ *   npm run bench -- --node-options="--max-semi-space-size=2"   Node flags for the services only
  *
  * BENCH_RUNS and BENCH_DURATION (seconds per load run) override the defaults.
  */
@@ -63,9 +64,12 @@ const machine = {
 }
 
 const profileDir = new URL("./results/profiles/", import.meta.url).pathname
-const serviceExtraEnv: Record<string, string> = profile
-  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
-  : {}
+// Node flags for the services only (say, V8 heap sizes), to measure what they change.
+const nodeOptions = [
+  ...(profile ? [`--cpu-prof --cpu-prof-dir=${profileDir}`] : []),
+  ...args.filter((arg) => arg.startsWith("--node-options=")).map((arg) => arg.slice("--node-options=".length))
+].join(" ")
+const serviceExtraEnv: Record<string, string> = nodeOptions === "" ? {} : { NODE_OPTIONS: nodeOptions }
 
 interface Figures {
   idleResidentMb: Record<string, number>
@@ -84,6 +88,7 @@ const main = async () => {
       `load average ${machine.loadAverageAtStart.join(" ")} at start`
   )
   log("Figures taken while other work shares the machine are noisy; the load average above and below says how busy.")
+  if (nodeOptions !== "") log(`The services run with NODE_OPTIONS=${nodeOptions}`)
   if (profile) {
     mkdirSync(profileDir, { recursive: true })
     log(`CPU profiles of the services go to ${profileDir}`)
@@ -327,7 +332,8 @@ const buildReport = (figures: Figures) => {
     ...(cores.length > 0
       ? ["cores used while measuring (1 = one whole core; machine = every process):", ...cores]
       : []),
-    `machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.os}`,
+    `machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.os}` +
+      (nodeOptions === "" ? "" : `; services ran with NODE_OPTIONS=${nodeOptions}`),
     `load average: ${machine.loadAverageAtStart.join(" ")} at start, ${loadAverageAtEnd.join(" ")} at end. ` +
       "The load generator, Redis, PostgreSQL and the services share these cores; figures taken while other work runs are noisy."
   ].join("\n")
@@ -336,6 +342,7 @@ const buildReport = (figures: Figures) => {
     machine: { ...machine, loadAverageAtEnd },
     settings,
     quick,
+    serviceNodeOptions: nodeOptions,
     figures,
     floors: Object.fromEntries(
       rows
