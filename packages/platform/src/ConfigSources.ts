@@ -19,7 +19,9 @@ interface NamedProvider {
  * Where configuration comes from, first to last: a file named after the key in
  * CONFIG_DIR (a mounted ConfigMap), then in SECRETS_DIR (a mounted Secret), then
  * the environment. Files are read on every lookup, so a changed file is seen at
- * once and a rotated secret is used for the next connection.
+ * once and a rotated secret is used for the next connection. An empty file is
+ * a value (an empty one, which the key's parser refuses), not a missing key:
+ * a ConfigMap entry left blank must stop the component, not fall back silently.
  */
 export class ConfigSources extends Context.Service<
   ConfigSources,
@@ -39,14 +41,14 @@ export class ConfigSources extends Context.Service<
       const dir = options.configDir
       providers.push({
         describe: (key) => `file ${dir}/${key}`,
-        provider: yield* ConfigProvider.fromDir({ rootPath: dir })
+        provider: yield* ConfigProvider.fromDir({ rootPath: dir, preserveEmptyStrings: true })
       })
     }
     if (options.secretsDir) {
       const dir = options.secretsDir
       providers.push({
         describe: (key) => `file ${dir}/${key}`,
-        provider: yield* ConfigProvider.fromDir({ rootPath: dir })
+        provider: yield* ConfigProvider.fromDir({ rootPath: dir, preserveEmptyStrings: true })
       })
     }
     const env = options.env ?? process.env
