@@ -89,7 +89,13 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
   }
   const waitFor = options.waitFor ?? "ready"
   if (waitFor !== "nothing") {
-    await waitForOk(`${url}/${waitFor === "ready" ? "readyz" : "livez"}`, options.timeoutMs ?? 20_000, () => output)
+    try {
+      await waitForOk(`${url}/${waitFor === "ready" ? "readyz" : "livez"}`, options.timeoutMs ?? 20_000, () => output)
+    } catch (error) {
+      // Nobody holds a handle to a component that never came up: stop it here, or it outlives the run.
+      child.kill("SIGKILL")
+      throw error
+    }
   }
   return running
 }
