@@ -23,12 +23,16 @@ describe("vote → queue → worker → store → results, as separate processes
     const env = { DATABASE_URL: database.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix }
     await migrate(env)
     const [votePort, resultPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()])
+    // Each is remembered as soon as it runs, so a failed start still stops the others.
+    const started = (component: RunningComponent) => {
+      components.push(component)
+      return component
+    }
     ;[vote, result] = await Promise.all([
-      startComponent("vote", { port: votePort, env, via: "npm" }),
-      startComponent("result", { port: resultPort, env, via: "npm" })
+      startComponent("vote", { port: votePort, env, via: "npm" }).then(started),
+      startComponent("result", { port: resultPort, env, via: "npm" }).then(started)
     ])
-    const worker = await startComponent("worker", { port: workerPort, env, via: "npm" })
-    components.push(vote, result, worker)
+    started(await startComponent("worker", { port: workerPort, env, via: "npm" }))
   }, 90_000)
 
   afterAll(async () => {
@@ -141,7 +145,8 @@ describe("vote → queue → worker → store → results, as separate processes
       expect((await fetch(`${component.url}/readyz`)).status).toBe(200)
       expect(await (await fetch(`${component.url}/metrics`)).text()).toMatch(/^# (HELP|TYPE) /m)
     }
-    const workerMetrics = await (await fetch(`${components[2]!.url}/metrics`)).text()
+    const worker = components.find((component) => component.name === "worker")!
+    const workerMetrics = await (await fetch(`${worker.url}/metrics`)).text()
     expect(workerMetrics).toMatch(/worker_votes_recorded_total 10\b/)
   })
 })
