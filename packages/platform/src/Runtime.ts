@@ -80,8 +80,6 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
     disableErrorReporting: true,
     // SIGTERM ends the program by interrupting it: that is the graceful stop, exit 0.
     teardown: (exit, onExit) =>
-      onExit(
-        (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) && process.exitCode === undefined ? 0 : 1
-      )
+      onExit((Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) && process.exitCode === undefined ? 0 : 1)
   })
 }

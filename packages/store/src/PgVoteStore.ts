@@ -96,13 +96,12 @@ const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
       notified AS (
         SELECT pg_notify(${resultsChannel}, '') FROM (SELECT 1 FROM changed LIMIT 1) AS any_change
       )
-      SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM notified) AS notified`
-      .pipe(
-        Effect.map((rows) => Number(rows[0]?.changed ?? 0)),
-        Effect.tap((changed) => (changed > 0 ? feed.committed : Effect.void)),
-        Effect.mapError(unavailable("record votes")),
-        bounded("record votes")
-      )
+      SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM notified) AS notified`.pipe(
+      Effect.map((rows) => Number(rows[0]?.changed ?? 0)),
+      Effect.tap((changed) => (changed > 0 ? feed.committed : Effect.void)),
+      Effect.mapError(unavailable("record votes")),
+      bounded("record votes")
+    )
   }
 
   return VoteStore.of({
