@@ -74,19 +74,31 @@ export const VoteRoutes = HttpRouter.use(
     const livePoll = yield* LivePoll
     const ballots = yield* BallotBox
 
-    // Reads the voter's cookie (or issues a new id), checks the origin, then casts.
+    // Checks the origin, reads the body, then casts as this voter.
     const cast = (
       request: HttpServerRequest.HttpServerRequest,
+      voterId: VoterId,
       choice: (body: string) => Effect.Effect<string, MalformedVote>,
       mediaType: string
     ) =>
       Effect.gen(function* () {
         if (isCrossSite(request)) return yield* new CrossSiteRequest()
         const body = yield* readBody(request, mediaType)
-        const voterId = Option.getOrElse(readVoterId(request), newVoterId)
-        const option = yield* ballots.cast(voterId, yield* choice(body))
-        return { voterId, option }
+        return yield* ballots.cast(voterId, yield* choice(body))
       })
+
+    /**
+     * The voter's id from the cookie, or a new one. A new voter keeps the new id
+     * even when the vote is refused: a 503 may hide a vote that did reach the
+     * queue, and the retry must then replace it, not count a second voter.
+     */
+    const voterOf = (request: HttpServerRequest.HttpServerRequest) => {
+      const known = readVoterId(request)
+      const voterId = Option.getOrElse(known, newVoterId)
+      const keep = (response: HttpServerResponse.HttpServerResponse) =>
+        Option.isSome(known) ? response : withVoterCookies(request, response, voterId)
+      return { voterId, keep }
+    }
 
     yield* router.add("GET", "/", (request) =>
       Effect.gen(function* () {
@@ -97,22 +109,28 @@ export const VoteRoutes = HttpRouter.use(
       })
     )
 
-    yield* router.add("POST", "/", (request) =>
-      cast(
+    yield* router.add("POST", "/", (request) => {
+      const { voterId, keep } = voterOf(request)
+      return cast(
         request,
+        voterId,
         (body) => Effect.succeed(new URLSearchParams(body).get("vote") ?? ""),
         "application/x-www-form-urlencoded"
       ).pipe(
-        Effect.map(({ voterId, option }) =>
+        Effect.map((option) =>
           withVoterCookies(request, HttpServerResponse.redirect("/", { status: 303 }), voterId, option)
         ),
-        Effect.catch((rejection) => Effect.flatMap(livePoll.current, (poll) => rejectionPage(rejection, poll)))
+        Effect.catch((rejection) =>
+          Effect.flatMap(livePoll.current, (poll) => Effect.map(rejectionPage(rejection, poll), keep))
+        )
       )
-    )
+    })
 
-    yield* router.add("POST", "/api/vote", (request) =>
-      cast(
+    yield* router.add("POST", "/api/vote", (request) => {
+      const { voterId, keep } = voterOf(request)
+      return cast(
         request,
+        voterId,
         (body) =>
           Option.match(decodeJsonVote(body), {
             onNone: () => Effect.fail(new MalformedVote({ detail: 'Send JSON like {"vote": "<option id>"}.' })),
@@ -120,7 +138,7 @@ export const VoteRoutes = HttpRouter.use(
           }),
         "application/json"
       ).pipe(
-        Effect.map(({ voterId, option }) =>
+        Effect.map((option) =>
           withVoterCookies(
             request,
             HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }),
@@ -128,8 +146,8 @@ export const VoteRoutes = HttpRouter.use(
             option
           )
         ),
-        Effect.catch(rejectionProblem)
+        Effect.catch((rejection) => Effect.map(rejectionProblem(rejection), keep))
       )
-    )
+    })
   })
 )

@@ -196,6 +196,16 @@ describe("vote routes", () => {
         const api = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
         assert.strictEqual(api.response.status, 503)
         assert.strictEqual(api.response.headers.get("content-type"), "application/problem+json")
+        // A new voter keeps the id it was given, so a retry replaces any vote that did get through.
+        assert.match(cookieValue(page.response, "voter_id") ?? "", /^[A-Za-z0-9_-]{22}$/)
+        assert.match(cookieValue(api.response, "voter_id") ?? "", /^[A-Za-z0-9_-]{22}$/)
+        const known = yield* call(
+          handler,
+          "/api/vote",
+          json('{"vote":"a"}', { cookie: "voter_id=AAAAAAAAAAAAAAAAAAAAAA" })
+        )
+        assert.strictEqual(known.response.status, 503)
+        assert.deepStrictEqual(known.response.headers.getSetCookie(), [])
       }).pipe(Effect.scoped),
     20_000
   )
