@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process"
-import { once } from "node:events"
 import {
   type ComponentName,
   freePort,
   type RunningComponent,
   repositoryRoot,
+  spawnCollecting,
   startComponent,
   waitForOk
 } from "../../test/support/Processes.ts"
@@ -44,26 +43,18 @@ export const startService = async (
 /** The bare `node:http` server the vote service is compared with, as its own process. */
 export const startBareServer = async (): Promise<BenchProcess> => {
   const port = await freePort()
-  const child = spawn(process.execPath, [new URL("../BareServer.ts", import.meta.url).pathname], {
-    cwd: repositoryRoot,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  child.stdout.on("data", (chunk) => {
-    output += chunk
-  })
-  child.stderr.on("data", (chunk) => {
-    output += chunk
-  })
-  const exited = once(child, "exit")
+  const { child, output, exited } = spawnCollecting(
+    process.execPath,
+    [new URL("../BareServer.ts", import.meta.url).pathname],
+    { ...process.env, PORT: String(port) }
+  )
   const url = `http://127.0.0.1:${port}`
-  await waitForOk(`${url}/livez`, 10_000, () => output)
+  await waitForOk(`${url}/livez`, 10_000, output)
   return {
     name: "bare",
     url,
     pid: child.pid!,
-    output: () => output,
+    output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
       await exited

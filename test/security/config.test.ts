@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process"
-import { once } from "node:events"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { type ComponentName, repositoryRoot } from "../support/Processes.ts"
+import { type ComponentName, spawnCollecting } from "../support/Processes.ts"
 
 /**
  * A missing or malformed key stops a component at start with one line that
@@ -22,22 +20,20 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 /** Runs a component (or check-config) until it exits; its output and exit code. */
 const runToExit = async (command: Array<string>, env: Record<string, string>) => {
-  const child = spawn(process.execPath, ["--conditions=source", ...command], {
-    cwd: repositoryRoot,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+  const run = spawnCollecting(process.execPath, ["--conditions=source", ...command], {
+    PATH: process.env.PATH ?? "",
+    ...env
   })
-  let output = ""
-  child.stdout.on("data", (chunk) => {
-    output += chunk
-  })
-  child.stderr.on("data", (chunk) => {
-    output += chunk
-  })
-  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000)
-  const [code] = await once(child, "exit")
+  const killer = setTimeout(() => run.child.kill("SIGKILL"), 20_000)
+  const code = await run.exited
   clearTimeout(killer)
-  return { code: code as number | null, lines: output.split("\n").filter((line) => line.length > 0) }
+  return {
+    code,
+    lines: run
+      .output()
+      .split("\n")
+      .filter((line) => line.length > 0)
+  }
 }
 
 const entry: Record<ComponentName, string> = {

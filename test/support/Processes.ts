@@ -52,36 +52,32 @@ export const waitForOk = async (url: string, timeoutMs: number, describe: () => 
   throw new Error(`${url} not OK after ${timeoutMs} ms (${last})\n${describe()}`)
 }
 
+/** A child process whose stdout and stderr are collected, for error messages and log scans. */
+export const spawnCollecting = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) => {
+  const child = spawn(command, args, { cwd: repositoryRoot, env, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  const collect = (chunk: Buffer) => {
+    output += chunk
+  }
+  child.stdout.on("data", collect)
+  child.stderr.on("data", collect)
+  return { child, output: () => output, exited: once(child, "exit").then(([code]) => code as number | null) }
+}
+
 /** Starts one component as its own process, as `npm run start:<name>` would. */
 export const startComponent = async (name: ComponentName, options: StartOptions): Promise<RunningComponent> => {
   const env = { ...process.env, LOG_LEVEL: "warn", ...options.env, PORT: String(options.port) }
-  const child =
+  const { child, output, exited } =
     options.via === "npm"
-      ? spawn("npm", ["run", "--silent", `start:${name}`], {
-          cwd: repositoryRoot,
-          env,
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-      : spawn(process.execPath, ["--conditions=source", entryPoints[name]], {
-          cwd: repositoryRoot,
-          env,
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-  let output = ""
-  child.stdout?.on("data", (chunk) => {
-    output += chunk
-  })
-  child.stderr?.on("data", (chunk) => {
-    output += chunk
-  })
-  const exited = once(child, "exit").then(([code]) => code as number | null)
+      ? spawnCollecting("npm", ["run", "--silent", `start:${name}`], env)
+      : spawnCollecting(process.execPath, ["--conditions=source", entryPoints[name]], env)
   const url = `http://127.0.0.1:${options.port}`
   const running: RunningComponent = {
     name,
     port: options.port,
     url,
     child,
-    output: () => output,
+    output,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
@@ -90,7 +86,7 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
   const waitFor = options.waitFor ?? "ready"
   if (waitFor !== "nothing") {
     try {
-      await waitForOk(`${url}/${waitFor === "ready" ? "readyz" : "livez"}`, options.timeoutMs ?? 20_000, () => output)
+      await waitForOk(`${url}/${waitFor === "ready" ? "readyz" : "livez"}`, options.timeoutMs ?? 20_000, output)
     } catch (error) {
       // Nobody holds a handle to a component that never came up: stop it here, or it outlives the run.
       child.kill("SIGKILL")
@@ -102,20 +98,9 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
 
 /** Runs `npm run migrate` against a database and resolves when it exits 0. */
 export const migrate = async (env: Record<string, string>) => {
-  const child = spawn("npm", ["run", "--silent", "migrate"], {
-    cwd: repositoryRoot,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  child.stdout?.on("data", (chunk) => {
-    output += chunk
-  })
-  child.stderr?.on("data", (chunk) => {
-    output += chunk
-  })
-  const [code] = await once(child, "exit")
-  if (code !== 0) throw new Error(`npm run migrate exited ${code}:\n${output}`)
+  const run = spawnCollecting("npm", ["run", "--silent", "migrate"], { ...process.env, ...env })
+  const code = await run.exited
+  if (code !== 0) throw new Error(`npm run migrate exited ${code}:\n${run.output()}`)
 }
 
 /** A port the OS says is free now. */
