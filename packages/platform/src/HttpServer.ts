@@ -1,9 +1,29 @@
 import { createServer } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Duration, Effect, Layer } from "effect"
-import { HttpRouter } from "effect/http"
+import { Deferred, Duration, Effect, Layer } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
 import { type Component, portConfig } from "./AppConfig.ts"
-import { HealthRoutes } from "./Health.ts"
+import { Health, HealthRoutes } from "./Health.ts"
+
+/**
+ * Once shutdown has begun, every answer says `Connection: close`. A client on a
+ * keep-alive connection then reconnects (to another replica) after its current
+ * request, instead of keeping this one busy until the server's drain times out.
+ */
+const CloseConnectionsWhenStopping = Layer.unwrap(
+  Effect.gen(function* () {
+    const health = yield* Health
+    return HttpRouter.middleware(
+      (httpEffect) =>
+        Effect.flatMap(httpEffect, (response) =>
+          Effect.map(Deferred.isDone(health.stopping), (stopping) =>
+            stopping ? HttpServerResponse.setHeader(response, "connection", "close") : response
+          )
+        ),
+      { global: true }
+    )
+  })
+)
 
 /**
  * Serves a component's routes plus the health routes on its PORT. Per-request
@@ -17,7 +37,10 @@ export const serveHttp = <A, E, R>(
 ) =>
   Layer.unwrap(
     Effect.map(options.port === undefined ? portConfig(component) : Effect.succeed(options.port), (port) =>
-      HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes), { disableLogger: true, disableListenLog: true }).pipe(
+      HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes, CloseConnectionsWhenStopping), {
+        disableLogger: true,
+        disableListenLog: true
+      }).pipe(
         Layer.provide(
           NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {
             port,
