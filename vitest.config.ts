@@ -25,7 +25,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: "system",
-          include: ["test/e2e/**/*.test.ts", "test/faults/**/*.test.ts", "test/security/**/*.test.ts", "test/browser/**/*.test.ts"],
+          include: [
+            "test/e2e/**/*.test.ts",
+            "test/faults/**/*.test.ts",
+            "test/security/**/*.test.ts",
+            "test/browser/**/*.test.ts"
+          ],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
