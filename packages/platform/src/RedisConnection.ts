@@ -73,6 +73,9 @@ export class RedisConnection extends Context.Service<
                 // Concurrent commands (many voters at once) share one write to the socket.
                 enableAutoPipelining: true,
                 connectTimeout: 2_000,
+                // A command the server never answers fails after 2 s (a voter then gets 503). Not on the
+                // blocking connection, whose reads wait on purpose.
+                ...(waitWhileDisconnected ? {} : { commandTimeout: 2_000 }),
                 retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000)
               })
               // ioredis reports every failed reconnect here; the retry loop and readiness say it better.
