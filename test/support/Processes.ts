@@ -52,9 +52,23 @@ export const waitForOk = async (url: string, timeoutMs: number, describe: () => 
   throw new Error(`${url} not OK after ${timeoutMs} ms (${last})\n${describe()}`)
 }
 
-/** A child process whose stdout and stderr are collected, for error messages and log scans. */
-export const spawnCollecting = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) => {
-  const child = spawn(command, args, { cwd: repositoryRoot, env, stdio: ["ignore", "pipe", "pipe"] })
+/**
+ * A child process whose stdout and stderr are collected, for error messages and
+ * log scans. `detached` puts it in a process group of its own, so a signal can
+ * reach everything it started (see `signalGroup`).
+ */
+export const spawnCollecting = (
+  command: string,
+  args: ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv,
+  options: { readonly detached?: boolean } = {}
+) => {
+  const child = spawn(command, args, {
+    cwd: repositoryRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false
+  })
   let output = ""
   const collect = (chunk: Buffer) => {
     output += chunk
@@ -64,12 +78,31 @@ export const spawnCollecting = (command: string, args: ReadonlyArray<string>, en
   return { child, output: () => output, exited: once(child, "exit").then(([code]) => code as number | null) }
 }
 
+/**
+ * Signals a whole process group, as a terminal's Ctrl-C or a container runtime
+ * does, and resolves once every process in it is gone. npm does not wait for
+ * its script: it exits at once on SIGTERM and may leave the service running,
+ * so `npm run` children are stopped through their group.
+ */
+const signalGroup = async (pid: number, signal: NodeJS.Signals) => {
+  const alive = () => {
+    try {
+      process.kill(-pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (alive()) process.kill(-pid, signal)
+  while (alive()) await sleep(50)
+}
+
 /** Starts one component as its own process, as `npm run start:<name>` would. */
 export const startComponent = async (name: ComponentName, options: StartOptions): Promise<RunningComponent> => {
   const env = { ...process.env, LOG_LEVEL: "warn", ...options.env, PORT: String(options.port) }
   const { child, output, exited } =
     options.via === "npm"
-      ? spawnCollecting("npm", ["run", "--silent", `start:${name}`], env)
+      ? spawnCollecting("npm", ["run", "--silent", `start:${name}`], env, { detached: true })
       : spawnCollecting(process.execPath, ["--conditions=source", entryPoints[name]], env)
   const url = `http://127.0.0.1:${options.port}`
   const running: RunningComponent = {
@@ -79,7 +112,11 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
     child,
     output,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      if (options.via === "npm" && child.pid !== undefined) {
+        await signalGroup(child.pid, signal)
+      } else if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal)
+      }
       return exited
     }
   }
@@ -89,7 +126,7 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
       await waitForOk(`${url}/${waitFor === "ready" ? "readyz" : "livez"}`, options.timeoutMs ?? 20_000, output)
     } catch (error) {
       // Nobody holds a handle to a component that never came up: stop it here, or it outlives the run.
-      child.kill("SIGKILL")
+      await running.stop("SIGKILL")
       throw error
     }
   }
