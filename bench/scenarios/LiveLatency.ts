@@ -1,9 +1,10 @@
-import { Agent, request } from "node:http"
+import { Agent } from "node:http"
 import { probeOption } from "../support/BenchEnv.ts"
 import { openEventStream, votesFor } from "../support/EventStream.ts"
 import { startLoad } from "../support/LoadGenerator.ts"
 import type { BenchProcess } from "../support/Services.ts"
 import { percentile, type Spread, sleep, spread } from "../support/Stats.ts"
+import { castTimedVote } from "../support/TimedVote.ts"
 
 export interface LiveLatencySettings {
   readonly runs: number
@@ -22,24 +23,6 @@ export interface LiveLatencyResult {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-
-/** Casts one vote for the probe option; resolves at the 2xx answer with its instant. */
-const castProbe = (voteUrl: string) =>
-  new Promise<number>((resolve, reject) => {
-    const body = JSON.stringify({ vote: probeOption })
-    const req = request(
-      `${voteUrl}/api/vote`,
-      { method: "POST", agent, headers: { "content-type": "application/json", "content-length": body.length } },
-      (response) => {
-        const answeredAt = performance.now()
-        response.resume()
-        if (response.statusCode === 202) resolve(answeredAt)
-        else reject(new Error(`probe vote answered ${response.statusCode}`))
-      }
-    )
-    req.on("error", reject)
-    req.end(body)
-  })
 
 /**
  * Vote to visible: under a steady background load (votes for the other
@@ -76,7 +59,7 @@ export const liveLatency = async (
       try {
         await sleep(1_500)
         for (let probe = 0; probe < settings.probesPerRun; probe++) {
-          const answeredAt = await castProbe(vote.url)
+          const answeredAt = await castTimedVote(vote.url, probeOption, agent)
           expected += 1
           const target = expected
           const seen = await stream.waitFor((event) => votesFor(event, probeOption) >= target, 10_000)

@@ -1,8 +1,8 @@
-import { request } from "node:http"
 import { type EventStreamClient, openEventStream } from "../support/EventStream.ts"
 import { residentMb } from "../support/Memory.ts"
 import type { BenchProcess } from "../support/Services.ts"
 import { sleep } from "../support/Stats.ts"
+import { castTimedVote } from "../support/TimedVote.ts"
 
 export interface StreamClientsResult {
   readonly clients: number
@@ -11,23 +11,6 @@ export interface StreamClientsResult {
   /** From one vote's 202 until every client has an event that includes it. */
   readonly fanOutMs: number | undefined
 }
-
-const castVote = (voteUrl: string) =>
-  new Promise<number>((resolve, reject) => {
-    const body = JSON.stringify({ vote: "a" })
-    const req = request(
-      `${voteUrl}/api/vote`,
-      { method: "POST", headers: { "content-type": "application/json", "content-length": body.length } },
-      (response) => {
-        const at = performance.now()
-        response.resume()
-        if (response.statusCode === 202) resolve(at)
-        else reject(new Error(`vote answered ${response.statusCode}`))
-      }
-    )
-    req.on("error", reject)
-    req.end(body)
-  })
 
 /**
  * Opens many `GET /api/results/stream` clients, reads the result service's
@@ -53,7 +36,7 @@ export const streamClients = async (
     await sleep(2_000)
     const resultResidentMb = Math.round(residentMb(result.pid) ?? 0)
     const before = Math.max(...open.map((client) => client.latest()?.data.total ?? 0))
-    const answeredAt = await castVote(vote.url)
+    const answeredAt = await castTimedVote(vote.url, "a")
     const seen = await Promise.all(open.map((client) => client.waitFor((event) => event.data.total > before, 15_000)))
     const fanOutMs = Math.max(...seen.map((event) => event.receivedAt)) - answeredAt
     log(

@@ -1,4 +1,5 @@
 import { type ClientRequest, request } from "node:http"
+import { takeResultsEvents } from "../../test/support/ResultsEvents.ts"
 
 export interface ResultsEvent {
   readonly receivedAt: number
@@ -34,18 +35,10 @@ export const openEventStream = (url: string): Promise<EventStreamClient> =>
       }
       response.setEncoding("utf8")
       response.on("data", (chunk: string) => {
-        buffer += chunk
-        for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          let name = "message"
-          let data = ""
-          for (const line of block.split("\n")) {
-            if (line.startsWith("event:")) name = line.slice(6).trim()
-            else if (line.startsWith("data:")) data += line.slice(5).trim()
-          }
-          if (name !== "results" || data === "") continue
-          const event: ResultsEvent = { receivedAt: performance.now(), data: JSON.parse(data) }
+        const { events, rest } = takeResultsEvents<ResultsEvent["data"]>(buffer + chunk)
+        buffer = rest
+        for (const data of events) {
+          const event: ResultsEvent = { receivedAt: performance.now(), data }
           latest = event
           waiters = waiters.filter((waiter) => {
             if (!waiter.test(event)) return true

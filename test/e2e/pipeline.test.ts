@@ -2,6 +2,7 @@ import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { redisUrl } from "../support/globalSetup.ts"
 import { freePort, migrate, type RunningComponent, startComponent } from "../support/Processes.ts"
+import { takeResultsEvents } from "../support/ResultsEvents.ts"
 import { testDatabase } from "../support/TestDatabase.ts"
 import { deleteKeys, testPrefix } from "../support/TestRedis.ts"
 
@@ -53,15 +54,9 @@ describe("vote → queue → worker → store → results, as separate processes
       for (;;) {
         const { value, done } = await reader.read()
         if (done) return
-        buffered += value
-        let end = buffered.indexOf("\n\n")
-        while (end >= 0) {
-          const frame = buffered.slice(0, end)
-          buffered = buffered.slice(end + 2)
-          const data = /^event: results\ndata: (.*)$/m.exec(frame)
-          if (data) events.push(JSON.parse(data[1]!))
-          end = buffered.indexOf("\n\n")
-        }
+        const taken = takeResultsEvents<(typeof events)[number]>(buffered + value)
+        buffered = taken.rest
+        events.push(...taken.events)
       }
     })()
 

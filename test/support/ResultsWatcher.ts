@@ -1,3 +1,5 @@
+import { takeResultsEvents } from "./ResultsEvents.ts"
+
 /** The JSON an event of the results stream carries. */
 export interface StreamedResults {
   readonly options: ReadonlyArray<{ readonly id: string; readonly votes: number }>
@@ -24,14 +26,11 @@ export const watchResults = async (resultUrl: string) => {
       for (;;) {
         const { value, done } = await reader.read()
         if (done) return
-        buffered += value
-        for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
-          const data = /^event: results\ndata: (.*)$/m.exec(buffered.slice(0, end))
-          buffered = buffered.slice(end + 2)
-          if (data) {
-            state.latest = JSON.parse(data[1] as string) as StreamedResults
-            state.events += 1
-          }
+        const { events, rest } = takeResultsEvents<StreamedResults>(buffered + value)
+        buffered = rest
+        for (const results of events) {
+          state.latest = results
+          state.events += 1
         }
       }
     } catch {
