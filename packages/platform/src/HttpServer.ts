@@ -1,29 +1,36 @@
-import { createServer } from "node:http"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Deferred, Duration, Effect, Layer } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpRouter } from "effect/http"
 import { type Component, portConfig } from "./AppConfig.ts"
 import { Health, HealthRoutes } from "./Health.ts"
 
 /**
- * Once shutdown has begun, every answer says `Connection: close`. A client on a
- * keep-alive connection then reconnects (to another replica) after its current
- * request, instead of keeping this one busy until the server's drain times out.
+ * A Node server whose answers say `Connection: close` once shutdown has begun.
+ * A client on a keep-alive connection then reconnects (to another replica)
+ * after its current request, instead of keeping this one busy until the
+ * server's drain times out. Done on Node's response rather than as a router
+ * middleware: any middleware takes every request off the router's one-frame
+ * fast path.
  */
-const CloseConnectionsWhenStopping = Layer.unwrap(
-  Effect.gen(function* () {
-    const health = yield* Health
-    return HttpRouter.middleware(
-      (httpEffect) =>
-        Effect.flatMap(httpEffect, (response) =>
-          Effect.map(Deferred.isDone(health.stopping), (stopping) =>
-            stopping ? HttpServerResponse.setHeader(response, "connection", "close") : response
-          )
-        ),
-      { global: true }
-    )
+const closingServer = Effect.gen(function* () {
+  const health = yield* Health
+  const server = createServer({ keepAliveTimeout: 65_000 })
+  let stopping = false
+  // Registered before the router's own listener, so it runs first for every request.
+  server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
+    if (stopping) response.shouldKeepAlive = false
   })
-)
+  yield* Effect.forkScoped(
+    Effect.andThen(
+      Deferred.await(health.stopping),
+      Effect.sync(() => {
+        stopping = true
+      })
+    )
+  )
+  return server
+})
 
 /**
  * Serves a component's routes plus the health routes on its PORT. Per-request
@@ -37,15 +44,16 @@ export const serveHttp = <A, E, R>(
 ) =>
   Layer.unwrap(
     Effect.map(options.port === undefined ? portConfig(component) : Effect.succeed(options.port), (port) =>
-      HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes, CloseConnectionsWhenStopping), {
+      HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes), {
         disableLogger: true,
         disableListenLog: true
       }).pipe(
         Layer.provide(
-          NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), {
-            port,
-            gracefulShutdownTimeout: Duration.seconds(5)
-          })
+          Layer.unwrap(
+            Effect.map(closingServer, (server) =>
+              NodeHttpServer.layer(() => server, { port, gracefulShutdownTimeout: Duration.seconds(5) })
+            )
+          )
         )
       )
     )

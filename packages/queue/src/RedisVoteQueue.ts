@@ -2,6 +2,7 @@ import { type EntryId, QueueUnavailable, type VoteMessage } from "@voting/domain
 import { RedisConnection, type RedisError, toRedisError } from "@voting/platform"
 import { Duration, Effect, Layer } from "effect"
 import type { Redis } from "ioredis"
+import { makeStreamAppender } from "./StreamAppender.ts"
 import { type Delivery, deadLetterPayloadLimit, VoteQueue } from "./VoteQueue.ts"
 
 export const consumerGroup = "workers"
@@ -58,13 +59,8 @@ export const RedisVoteQueue = {
 
       yield* ensureGroup.pipe(Effect.ignore)
 
-      const enqueue = (message: VoteMessage) =>
-        call("XADD", (c) =>
-          c.xadd(streamKey, "*", "voter", message.voter, "option", message.option, "at", message.at)
-        ).pipe(
-          Effect.map((id) => id as EntryId),
-          Effect.mapError(unavailable)
-        )
+      const append = makeStreamAppender(client, streamKey)
+      const enqueue = (message: VoteMessage) => Effect.mapError(append(message), unavailable)
 
       return VoteQueue.of({
         enqueue,

@@ -3,6 +3,7 @@ import { RedisConnection } from "@voting/platform"
 import { Duration, Effect, Layer } from "effect"
 import { TestRedisConnection } from "../../../test/support/TestRedis.ts"
 import { RedisVoteQueue } from "../src/RedisVoteQueue.ts"
+import { maxVotesPerCall } from "../src/StreamAppender.ts"
 import { VoteQueue } from "../src/VoteQueue.ts"
 import { voteQueueContract } from "./VoteQueueContract.ts"
 
@@ -43,5 +44,32 @@ describe("RedisVoteQueue on a real Redis", () => {
         JSON.stringify({ voter: "short", option: "a", at: "yesterday" })
       ])
     }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+
+  it.live(
+    "gives each of many concurrent votes its own entry and id, in arrival order, across more votes than one call takes",
+    () =>
+      Effect.gen(function* () {
+        const queue = yield* VoteQueue
+        const redis = yield* RedisConnection
+        const count = maxVotesPerCall * 2 + 7
+        const messages = Array.from({ length: count }, (_, i) => ({
+          voter: `voter-${String(i).padStart(4, "0")}`,
+          option: i % 2 === 0 ? "a" : "b",
+          at: new Date(Date.UTC(2026, 10, 22, 10, 0, 0, i)).toISOString()
+        }))
+        const ids = yield* Effect.forEach(messages, queue.enqueue, { concurrency: "unbounded" })
+        assert.strictEqual(new Set(ids).size, count)
+        const entries = yield* Effect.promise(() => redis.client.xrange(`${redis.prefix}votes`, "-", "+"))
+        // Each caller got the id of its own entry, and the entries are in the order the votes arrived.
+        assert.deepStrictEqual(
+          entries.map(([id]) => id),
+          ids
+        )
+        assert.deepStrictEqual(
+          entries.map(([, fields]) => fields),
+          messages.map((m) => ["voter", m.voter, "option", m.option, "at", m.at])
+        )
+      }).pipe(Effect.provide(layer()), Effect.scoped)
   )
 })

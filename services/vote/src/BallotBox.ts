@@ -20,21 +20,23 @@ export class BallotBox extends Context.Service<
     Effect.gen(function* () {
       const poll = yield* LivePoll
       const queue = yield* VoteQueue
+      const countAccepted = Metric.update(votesAccepted, 1)
       return BallotBox.of({
-        // Untraced: it runs for every vote, and a span and a captured stack frame each time cost more than the check.
-        cast: Effect.fnUntraced(function* (voterId: VoterId, choice: string) {
-          const current = yield* poll.current
-          const option = current.option(choice)
-          if (option === undefined) {
-            return yield* new UnknownOption({ option: choice, validOptions: current.options.map((o) => o.id) })
-          }
-          const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-          // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
-          // not a timer raced against every vote here.
-          yield* queue.enqueue({ voter: voterId, option: option.id, at }).pipe(Effect.retry(requestRetry))
-          yield* Metric.update(votesAccepted, 1)
-          return option.id
-        })
+        // Plain combinators rather than a traced generator: this runs for every vote.
+        cast: (voterId, choice) =>
+          Effect.flatMap(poll.current, (current): Effect.Effect<OptionId, UnknownOption | QueueUnavailable> => {
+            const option = current.option(choice)
+            if (option === undefined) {
+              return Effect.fail(new UnknownOption({ option: choice, validOptions: current.options.map((o) => o.id) }))
+            }
+            return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
+              // not a timer raced against every vote here.
+              queue
+                .enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() })
+                .pipe(Effect.retry(requestRetry), Effect.andThen(countAccepted), Effect.as(option.id))
+            )
+          })
       })
     })
   )

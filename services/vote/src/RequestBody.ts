@@ -1,5 +1,7 @@
-import { ByteSize, Effect } from "effect"
-import { HttpIncomingMessage, type HttpServerRequest } from "effect/http"
+import type { IncomingMessage } from "node:http"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import { Effect } from "effect"
+import type { HttpServerRequest } from "effect/http"
 import { BodyTooLarge, UnreadableBody, UnsupportedMediaType } from "./Rejections.ts"
 
 /** The contract's limit for a vote request body. */
@@ -11,20 +13,57 @@ const mediaType = (request: HttpServerRequest.HttpServerRequest) =>
 /**
  * Reads a body of the expected media type, up to the limit. A declared length
  * over the limit is refused before reading; a chunked body is cut off at it.
+ *
+ * It reads Node's request stream itself: a vote body is one small chunk, and
+ * the general reader (a cached effect run per request, then decoded) cost as
+ * much as the rest of casting the vote. What is left unread after a refusal
+ * is the server adapter's to discard, as for any unread body.
  */
-export const readBody = (request: HttpServerRequest.HttpServerRequest, expected: string) =>
-  Effect.gen(function* () {
-    if (mediaType(request) !== expected) return yield* new UnsupportedMediaType({ expected })
-    const declared = Number(request.headers["content-length"] ?? "0")
-    if (declared > maxBodyBytes) return yield* new BodyTooLarge()
-    return yield* request.text.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(maxBodyBytes)),
-      Effect.catchTag("HttpServerError", (error) =>
-        Effect.fail(
-          error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
-            ? new BodyTooLarge()
-            : new UnreadableBody()
-        )
-      )
-    )
+export const readBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  expected: string
+): Effect.Effect<string, UnsupportedMediaType | BodyTooLarge | UnreadableBody> => {
+  if (mediaType(request) !== expected) return Effect.fail(new UnsupportedMediaType({ expected }))
+  if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return Effect.fail(new BodyTooLarge())
+  const source = NodeHttpServerRequest.toIncomingMessage(request) as IncomingMessage
+  return Effect.callback<string, BodyTooLarge | UnreadableBody>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const stop = () => {
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onUnreadable)
+      source.off("close", onUnreadable)
+    }
+    function onData(chunk: Buffer) {
+      size += chunk.length
+      if (size > maxBodyBytes) {
+        stop()
+        source.pause()
+        resume(Effect.fail(new BodyTooLarge()))
+      } else {
+        chunks.push(chunk)
+      }
+    }
+    function onEnd() {
+      stop()
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+      resume(Effect.succeed(body.toString("utf8")))
+    }
+    // An error, or a close before the end: the client went away or sent a broken body.
+    function onUnreadable() {
+      stop()
+      resume(Effect.fail(new UnreadableBody()))
+    }
+    source.on("data", onData)
+    source.on("end", onEnd)
+    source.on("error", onUnreadable)
+    source.on("close", onUnreadable)
+    // The server holds back "100 Continue" until the body is wanted: it is wanted now.
+    if (/100-continue/i.test(source.headers.expect ?? "")) {
+      const response = NodeHttpServerRequest.toServerResponse(request)
+      if (!response.headersSent) response.writeContinue()
+    }
+    return Effect.sync(stop)
   })
+}

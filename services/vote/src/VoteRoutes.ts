@@ -2,7 +2,7 @@ import { hostname } from "node:os"
 import type { OptionId, Poll, VoterId } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
 import { securityHeaders } from "@voting/web"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { BallotBox } from "./BallotBox.ts"
 import { isCrossSite } from "./CrossSite.ts"
@@ -21,7 +21,7 @@ const htmlPage = (body: string, status = 200) =>
     headers: { ...securityHeaders, "cache-control": "no-store" }
   })
 
-/** Sets the voter cookie, and the remembered choice when there is one. */
+/** Sets the voter cookie, and the remembered choice when there is one (one copy of the response, not two). */
 const withVoterCookies = (
   request: HttpServerRequest.HttpServerRequest,
   response: HttpServerResponse.HttpServerResponse,
@@ -29,11 +29,32 @@ const withVoterCookies = (
   choice?: OptionId
 ) => {
   const options = cookieOptions(request)
-  const withId = HttpServerResponse.setCookieUnsafe(response, voterCookieName, voterId, options)
-  return choice === undefined ? withId : HttpServerResponse.setCookieUnsafe(withId, choiceCookieName, choice, options)
+  return HttpServerResponse.setCookiesUnsafe(
+    response,
+    choice === undefined
+      ? [[voterCookieName, voterId, options]]
+      : [
+          [voterCookieName, voterId, options],
+          [choiceCookieName, choice, options]
+        ]
+  )
 }
 
-const decodeJsonVote = Schema.decodeUnknownOption(Schema.fromJsonString(Schema.Struct({ vote: Schema.String })))
+const malformedJson = () => new MalformedVote({ detail: 'Send JSON like {"vote": "<option id>"}.' })
+
+/** The choice in a JSON body `{"vote": "<option id>"}`; one shape, so checked by hand rather than by a schema per vote. */
+const jsonChoice = (body: string): string | MalformedVote => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return malformedJson()
+  }
+  const vote = typeof parsed === "object" && parsed !== null ? (parsed as { vote?: unknown }).vote : undefined
+  return typeof vote === "string" ? vote : malformedJson()
+}
+
+const formChoice = (body: string): string => new URLSearchParams(body).get("vote") ?? ""
 
 const rejectionPage = (rejection: Rejection, poll: Poll) => {
   const answer = answerFor(rejection)
@@ -74,18 +95,20 @@ export const VoteRoutes = HttpRouter.use(
     const livePoll = yield* LivePoll
     const ballots = yield* BallotBox
 
-    // Checks the origin, reads the body, then casts as this voter.
+    // Checks the origin, reads the body, then casts as this voter. Plain combinators, not a generator:
+    // this runs for every vote.
     const cast = (
       request: HttpServerRequest.HttpServerRequest,
       voterId: VoterId,
-      choice: (body: string) => Effect.Effect<string, MalformedVote>,
+      choiceOf: (body: string) => string | MalformedVote,
       mediaType: string
-    ) =>
-      Effect.gen(function* () {
-        if (isCrossSite(request)) return yield* new CrossSiteRequest()
-        const body = yield* readBody(request, mediaType)
-        return yield* ballots.cast(voterId, yield* choice(body))
+    ): Effect.Effect<OptionId, Rejection> => {
+      if (isCrossSite(request)) return Effect.fail(new CrossSiteRequest())
+      return Effect.flatMap(readBody(request, mediaType), (body): Effect.Effect<OptionId, Rejection> => {
+        const choice = choiceOf(body)
+        return typeof choice === "string" ? ballots.cast(voterId, choice) : Effect.fail(choice)
       })
+    }
 
     /**
      * The voter's id from the cookie, or a new one. A new voter keeps the new id
@@ -111,43 +134,28 @@ export const VoteRoutes = HttpRouter.use(
 
     yield* router.add("POST", "/", (request) => {
       const { voterId, keep } = voterOf(request)
-      return cast(
-        request,
-        voterId,
-        (body) => Effect.succeed(new URLSearchParams(body).get("vote") ?? ""),
-        "application/x-www-form-urlencoded"
-      ).pipe(
-        Effect.map((option) =>
-          withVoterCookies(request, HttpServerResponse.redirect("/", { status: 303 }), voterId, option)
-        ),
-        Effect.catch((rejection) =>
+      return Effect.matchEffect(cast(request, voterId, formChoice, "application/x-www-form-urlencoded"), {
+        onSuccess: (option) =>
+          Effect.succeed(withVoterCookies(request, HttpServerResponse.redirect("/", { status: 303 }), voterId, option)),
+        onFailure: (rejection) =>
           Effect.flatMap(livePoll.current, (poll) => Effect.map(rejectionPage(rejection, poll), keep))
-        )
-      )
+      })
     })
 
     yield* router.add("POST", "/api/vote", (request) => {
       const { voterId, keep } = voterOf(request)
-      return cast(
-        request,
-        voterId,
-        (body) =>
-          Option.match(decodeJsonVote(body), {
-            onNone: () => Effect.fail(new MalformedVote({ detail: 'Send JSON like {"vote": "<option id>"}.' })),
-            onSome: ({ vote }) => Effect.succeed(vote)
-          }),
-        "application/json"
-      ).pipe(
-        Effect.map((option) =>
-          withVoterCookies(
-            request,
-            HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }),
-            voterId,
-            option
-          )
-        ),
-        Effect.catch((rejection) => Effect.map(rejectionProblem(rejection), keep))
-      )
+      return Effect.matchEffect(cast(request, voterId, jsonChoice, "application/json"), {
+        onSuccess: (option) =>
+          Effect.succeed(
+            withVoterCookies(
+              request,
+              HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }),
+              voterId,
+              option
+            )
+          ),
+        onFailure: (rejection) => Effect.map(rejectionProblem(rejection), keep)
+      })
     })
   })
 )

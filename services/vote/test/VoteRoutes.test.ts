@@ -1,3 +1,5 @@
+import { createServer } from "node:http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { assert, describe, it } from "@effect/vitest"
 import { LivePoll, RedisConnection } from "@voting/platform"
 import { MemoryVoteQueue, RedisVoteQueue, VoteQueue } from "@voting/queue"
@@ -9,21 +11,29 @@ import { VoteRoutes } from "../src/VoteRoutes.ts"
 
 const poll = pollOf("Cats vs <b>Dogs</b>", "a=Cats,b=Dogs & <i>co</i>")
 
-/** The vote routes over a given queue, as a fetch-style handler: the whole HTTP pipeline, no socket. */
+/**
+ * The vote routes over a given queue, served by Node on a free port as the
+ * service serves them (the body is read from Node's request stream), with a
+ * fetch-style handler that sends requests to it: the whole HTTP pipeline.
+ */
 const handlerWith = (queue: Layer.Layer<VoteQueue, unknown>) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const queueContext = yield* Layer.build(queue)
-      const app = VoteRoutes.pipe(
-        Layer.provide(BallotBox.layer),
-        Layer.provide(Layer.succeedContext(queueContext)),
-        Layer.provide(LivePoll.layerStatic(poll)),
-        Layer.provide(HttpServer.layerServices)
-      )
-      return { ...HttpRouter.toWebHandler(app), queue: queueContext }
-    }),
-    ({ dispose }) => Effect.promise(dispose)
-  )
+  Effect.gen(function* () {
+    const queueContext = yield* Layer.build(queue)
+    const app = HttpRouter.serve(VoteRoutes, { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provide(BallotBox.layer),
+      Layer.provide(Layer.succeedContext(queueContext)),
+      Layer.provide(LivePoll.layerStatic(poll)),
+      Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0 }))
+    )
+    const server = Context.get(yield* Layer.build(app), HttpServer.HttpServer)
+    if (server.address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
+    const origin = `http://127.0.0.1:${server.address.port}`
+    const handler = (request: Request) => {
+      const url = new URL(request.url)
+      return fetch(new Request(`${origin}${url.pathname}${url.search}`, request), { redirect: "manual" })
+    }
+    return { handler, queue: queueContext }
+  })
 
 const call = (handler: (request: Request) => Promise<Response>, path: string, init: RequestInit = {}) =>
   Effect.promise(async () => {
