@@ -3,7 +3,8 @@
 # they share one npm workspace, one lockfile and the same packages/, and differ
 # only in which entry point runs. Targets:
 #   dev         sources run under `node --watch` (what Tilt's live update syncs into)
-#   production  compiled JavaScript on distroless Node, non-root (the default target)
+#   production  the service's bundle (npm run bundle) on distroless Node, non-root,
+#               no node_modules (the default target)
 # Base images are pinned by tag; in a real registry pin their digests too.
 
 FROM node:26.10.0-bookworm-slim AS base
@@ -27,12 +28,10 @@ COPY --from=manifests /app/services services
 # --ignore-scripts: the image has its own pinned Node; nothing here needs an install step.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 
-FROM deps AS prod-deps
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-
 # Stable entry points, so the manifests name the same file in both targets:
 # entry/main.mjs (the service), entry/check-config.mjs and entry/migrate.mjs
-# (the init containers). Each is one import of the real module.
+# (the init containers). In dev each is one import of the real module; in
+# production they are the bundle's own files (scripts/bundle.ts).
 FROM base AS entry-dev
 ARG SERVICE
 RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=vote|result|worker" >&2; exit 1) \
@@ -40,14 +39,6 @@ RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=vote|result|work
  && echo "import \"../services/${SERVICE}/src/main.ts\"" > entry/main.mjs \
  && echo 'import "../packages/platform/src/bin/checkConfig.ts"' > entry/check-config.mjs \
  && echo 'import "../packages/store/src/bin/migrate.ts"' > entry/migrate.mjs
-
-FROM base AS entry-production
-ARG SERVICE
-RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=vote|result|worker" >&2; exit 1) \
- && mkdir entry \
- && echo "import \"../services/${SERVICE}/dist/main.js\"" > entry/main.mjs \
- && echo 'import "../packages/platform/dist/bin/checkConfig.js"' > entry/check-config.mjs \
- && echo 'import "../packages/store/dist/bin/migrate.js"' > entry/migrate.mjs
 
 # ---- dev: a shell and tar for `kubectl exec`/live update; sources, not builds.
 FROM base AS dev
@@ -63,22 +54,21 @@ ENTRYPOINT ["/usr/bin/tini", "-g", "--", "node"]
 # --watch restarts the process when Tilt syncs a changed file into the container.
 CMD ["--watch", "entry/main.mjs"]
 
-# ---- build: compile every workspace to its dist/.
-FROM deps AS build
+# ---- bundle: the service's entry points, each one file with only the code it
+# reaches, plus its static assets: entry/*.mjs and assets/ (scripts/bundle.ts).
+FROM deps AS bundle
+ARG SERVICE
 COPY . .
-RUN npm run build \
- && find packages services -mindepth 2 -maxdepth 2 \( -name src -o -name test \) -exec rm -rf {} +
+RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=vote|result|worker" >&2; exit 1) \
+ && node scripts/bundle.ts "$SERVICE" --out=/out \
+ && mv "/out/$SERVICE" /bundle
 
-# ---- production: compiled JavaScript only, no shell, no package manager.
+# ---- production: the bundle alone; no node_modules, no shell, no package manager.
 FROM gcr.io/distroless/nodejs26-debian12:nonroot AS production
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=base /usr/bin/tini /usr/bin/tini
-COPY --from=prod-deps /app/node_modules node_modules
-COPY --from=build /app/package.json package.json
-COPY --from=build /app/packages packages
-COPY --from=build /app/services services
-COPY --from=entry-production /app/entry entry
+COPY --from=bundle /bundle/ ./
 USER 65532:65532
 ENTRYPOINT ["/usr/bin/tini", "--", "/nodejs/bin/node"]
 CMD ["entry/main.mjs"]

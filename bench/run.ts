@@ -8,11 +8,14 @@
  *   npm run bench -- --only=vote,drain,latency,streams,results
  *   npm run bench -- --profile        services write CPU profiles to bench/results/profiles/
  *   npm run bench -- --node-options="--max-semi-space-size=2"   Node flags for the services only
+ *   npm run bench -- --from-source    run the services from their TypeScript sources, not the production bundles
  *
  * BENCH_RUNS and BENCH_DURATION (seconds per load run) override the defaults.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
-import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os"
+import { join } from "node:path"
+import { bundledServices, bundleService } from "../scripts/bundle.ts"
 import { type LiveLatencyResult, liveLatency } from "./scenarios/LiveLatency.ts"
 import { type ResultApiResult, resultApi, storeVotes, waitForTotal } from "./scenarios/ResultApi.ts"
 import { type StreamClientsResult, streamClients } from "./scenarios/StreamClients.ts"
@@ -22,12 +25,13 @@ import { createBenchEnv } from "./support/BenchEnv.ts"
 import { describeShares } from "./support/Cpu.ts"
 import { privateMb, residentMb } from "./support/Memory.ts"
 import { type Row, renderTable } from "./support/Report.ts"
-import { type BenchProcess, startBareServer, startService } from "./support/Services.ts"
+import { type BenchProcess, runFromBundles, startBareServer, startService } from "./support/Services.ts"
 import { sleep } from "./support/Stats.ts"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
 const profile = args.includes("--profile")
+const fromSource = args.includes("--from-source")
 const scenarios = ["vote", "drain", "latency", "streams", "results"] as const
 type Scenario = (typeof scenarios)[number]
 const onlyArg = args.find((arg) => arg.startsWith("--only="))
@@ -102,6 +106,15 @@ const main = async () => {
   }
 
   section("setting up: own databases and Redis key prefix, migrations")
+  // The services run as their images run them (the production bundles) unless asked otherwise.
+  const bundles = fromSource ? undefined : mkdtempSync(join(tmpdir(), "voting-bench-bundles-"))
+  if (bundles !== undefined) {
+    for (const name of bundledServices) await bundleService(name, bundles)
+    runFromBundles(bundles)
+    log(`  services run from their production bundles (npm run bundle), in ${bundles}`)
+  } else {
+    log("  services run from their TypeScript sources (--from-source)")
+  }
   const env = await createBenchEnv()
   log(`  databases ${env.main.name}, ${env.small.name}; key prefix ${env.prefix}`)
   const service = async (...startArgs: Parameters<typeof startService>) => {
@@ -194,6 +207,7 @@ const main = async () => {
     section("cleaning up")
     await Promise.allSettled([...processes].map((p) => stop(p)))
     await env.dispose()
+    if (bundles !== undefined) rmSync(bundles, { recursive: true, force: true })
   }
 
   const report = buildReport(figures)
@@ -333,13 +347,15 @@ const buildReport = (figures: Figures) => {
       ? ["cores used while measuring (1 = one whole core; machine = every process):", ...cores]
       : []),
     `machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.os}` +
-      (nodeOptions === "" ? "" : `; services ran with NODE_OPTIONS=${nodeOptions}`),
+      `; services ran from ${fromSource ? "their TypeScript sources" : "their production bundles"}` +
+      (nodeOptions === "" ? "" : ` with NODE_OPTIONS=${nodeOptions}`),
     `load average: ${machine.loadAverageAtStart.join(" ")} at start, ${loadAverageAtEnd.join(" ")} at end. ` +
       "The load generator, Redis, PostgreSQL and the services share these cores; figures taken while other work runs are noisy."
   ].join("\n")
   const json = {
     takenAt: new Date(startedAt).toISOString(),
     machine: { ...machine, loadAverageAtEnd },
+    servicesRunFrom: fromSource ? "sources" : "production bundles",
     settings,
     quick,
     serviceNodeOptions: nodeOptions,

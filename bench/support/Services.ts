@@ -30,14 +30,22 @@ const fromComponent = (name: string, running: RunningComponent): BenchProcess =>
   resume: () => running.child.kill("SIGCONT")
 })
 
-/** One service as its own process, as `npm run start:<name>` runs it; resolves once it is ready. */
+type Via = "node" | { readonly bundle: string }
+let via: Via = "node"
+
+/** From now on, services run from the production bundles in `dir` (`npm run bundle`), as the images run them. */
+export const runFromBundles = (dir: string) => {
+  via = { bundle: dir }
+}
+
+/** One service as its own process, from its sources or its bundle; resolves once it is ready. */
 export const startService = async (
   component: ComponentName,
   env: Record<string, string>,
   label: string = component
 ): Promise<BenchProcess> => {
   const port = await freePort()
-  return fromComponent(label, await startComponent(component, { port, env, via: "node", timeoutMs: 30_000 }))
+  return fromComponent(label, await startComponent(component, { port, env, via, timeoutMs: 30_000 }))
 }
 
 /** The bare `node:http` server the vote service is compared with, as its own process. */

@@ -26,8 +26,11 @@ export interface RunningComponent {
 export interface StartOptions {
   readonly port: number
   readonly env: Record<string, string>
-  /** `npm` runs `npm run start:<name>` as the contract documents; `node` runs the entry point directly so signals reach it. */
-  readonly via?: "npm" | "node"
+  /**
+   * `npm` runs `npm run start:<name>` as the contract documents; `node` runs the entry point directly so
+   * signals reach it; `bundle` runs the production bundle in that directory (`npm run bundle`), as the image does.
+   */
+  readonly via?: "npm" | "node" | { readonly bundle: string }
   /** Wait for `/readyz` (default) or only `/livez`. */
   readonly waitFor?: "ready" | "live" | "nothing"
   readonly timeoutMs?: number
@@ -103,7 +106,9 @@ export const startComponent = async (name: ComponentName, options: StartOptions)
   const { child, output, exited } =
     options.via === "npm"
       ? spawnCollecting("npm", ["run", "--silent", `start:${name}`], env, { detached: true })
-      : spawnCollecting(process.execPath, ["--conditions=source", entryPoints[name]], env)
+      : typeof options.via === "object"
+        ? spawnCollecting(process.execPath, [`${options.via.bundle}/${name}/entry/main.mjs`], env)
+        : spawnCollecting(process.execPath, ["--conditions=source", entryPoints[name]], env)
   const url = `http://127.0.0.1:${options.port}`
   const running: RunningComponent = {
     name,
