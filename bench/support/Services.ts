@@ -3,6 +3,7 @@ import {
   freePort,
   type RunningComponent,
   repositoryRoot,
+  type StartOptions,
   spawnCollecting,
   startComponent,
   waitForOk
@@ -30,8 +31,7 @@ const fromComponent = (name: string, running: RunningComponent): BenchProcess =>
   resume: () => running.child.kill("SIGCONT")
 })
 
-type Via = "node" | { readonly bundle: string }
-let via: Via = "node"
+let via: NonNullable<StartOptions["via"]> = "node"
 
 /** From now on, services run from the production bundles in `dir` (`npm run bundle`), as the images run them. */
 export const runFromBundles = (dir: string) => {

@@ -43,18 +43,12 @@ export const serveHttp = <A, E, R>(
   options: { readonly port?: number } = {}
 ) =>
   Layer.unwrap(
-    Effect.map(options.port === undefined ? portConfig(component) : Effect.succeed(options.port), (port) =>
-      HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes), {
+    Effect.gen(function* () {
+      const port = options.port ?? (yield* portConfig(component))
+      const server = yield* closingServer
+      return HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes), {
         disableLogger: true,
         disableListenLog: true
-      }).pipe(
-        Layer.provide(
-          Layer.unwrap(
-            Effect.map(closingServer, (server) =>
-              NodeHttpServer.layer(() => server, { port, gracefulShutdownTimeout: Duration.seconds(5) })
-            )
-          )
-        )
-      )
-    )
+      }).pipe(Layer.provide(NodeHttpServer.layer(() => server, { port, gracefulShutdownTimeout: Duration.seconds(5) })))
+    })
   )

@@ -16,8 +16,8 @@ const mediaType = (request: HttpServerRequest.HttpServerRequest) =>
  *
  * It reads Node's request stream itself: a vote body is one small chunk, and
  * the general reader (a cached effect run per request, then decoded) cost over
- * a third of a vote's CPU, most of it in garbage collection. What is left unread after a refusal
- * is the server adapter's to discard, as for any unread body.
+ * a third of a vote's CPU, most of it in garbage collection. What is left
+ * unread after a refusal is the server adapter's to discard, as for any body.
  */
 export const readBody = (
   request: HttpServerRequest.HttpServerRequest,
