@@ -58,6 +58,24 @@ const badConfigs: ReadonlyArray<BadConfig> = [
     says: /PORT \(environment variable PORT\): "eighty" is not a port number/
   },
   {
+    name: "MANAGEMENT_PORT not a number",
+    component: "vote",
+    env: { MANAGEMENT_PORT: "9090x" },
+    says: /MANAGEMENT_PORT \(environment variable MANAGEMENT_PORT\): "9090x" is not a port number/
+  },
+  {
+    name: "MANAGEMENT_PORT equal to the default PORT, in the ConfigMap",
+    component: "result",
+    files: { MANAGEMENT_PORT: "8081" },
+    says: /MANAGEMENT_PORT \(file \/tmp\/voting-config-[^/]+\/case-[^/]+\/MANAGEMENT_PORT\): 8081 is also PORT; MANAGEMENT_PORT must differ from PORT/
+  },
+  {
+    name: "MANAGEMENT_PORT equal to PORT",
+    component: "worker",
+    env: { PORT: "9102", MANAGEMENT_PORT: "9102" },
+    says: /MANAGEMENT_PORT \(environment variable MANAGEMENT_PORT\): 9102 is also PORT; MANAGEMENT_PORT must differ from PORT/
+  },
+  {
     name: "POLL_OPTIONS with one option, in the ConfigMap",
     component: "result",
     files: { POLL_OPTIONS: "a=Cats" },

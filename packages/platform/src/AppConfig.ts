@@ -68,6 +68,17 @@ export type Component = keyof typeof defaultPorts
 
 export const portConfig = (component: Component) => read("PORT", asPort, Option.some(defaultPorts[component]))
 
+/**
+ * MANAGEMENT_PORT, when set: the port that serves /livez, /readyz and /metrics
+ * instead of PORT, so that whatever routes PORT (the Ingress) never exposes
+ * them. Given the component's PORT, a value equal to it is refused.
+ */
+export const managementPortConfig = (port?: number) =>
+  optional("MANAGEMENT_PORT", (raw) => {
+    const parsed = asPort(raw)
+    return parsed === port ? problem(`${parsed} is also PORT; MANAGEMENT_PORT must differ from PORT`) : parsed
+  })
+
 const logLevels = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const satisfies Record<
   string,
   LogLevel.LogLevel

@@ -5,6 +5,8 @@
  */
 export const configKeys = [
   "PORT",
+  // Optional: when set, /livez, /readyz and /metrics move from PORT to this port.
+  "MANAGEMENT_PORT",
   "REDIS_URL",
   "REDIS_HOST",
   "REDIS_PORT",

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Deferred, Duration, Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
-import { type Component, portConfig } from "./AppConfig.ts"
+import { type Component, managementPortConfig, portConfig } from "./AppConfig.ts"
 import { Health, HealthRoutes } from "./Health.ts"
 
 /**
@@ -32,23 +32,65 @@ const closingServer = Effect.gen(function* () {
   return server
 })
 
-/**
- * Serves a component's routes plus the health routes on its PORT. Per-request
- * logging is off: at thousands of votes a second it would cost more than the
- * vote; the metrics count requests instead.
- */
-export const serveHttp = <A, E, R>(
-  component: Component,
-  routes: Layer.Layer<A, E, R>,
-  options: { readonly port?: number } = {}
-) =>
+/** One Node server on `port` serving `app`. Per-request logging is off (see serveHttp). */
+const listen = <A, E, R>(port: number, app: Layer.Layer<A, E, R>) =>
   Layer.unwrap(
-    Effect.gen(function* () {
-      const port = options.port ?? (yield* portConfig(component))
-      const server = yield* closingServer
-      return HttpRouter.serve(Layer.mergeAll(routes, HealthRoutes), {
-        disableLogger: true,
-        disableListenLog: true
-      }).pipe(Layer.provide(NodeHttpServer.layer(() => server, { port, gracefulShutdownTimeout: Duration.seconds(5) })))
-    })
+    Effect.map(closingServer, (server) =>
+      HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
+        Layer.provide(NodeHttpServer.layer(() => server, { port, gracefulShutdownTimeout: Duration.seconds(5) }))
+      )
+    )
+  )
+
+export interface ServeOptions {
+  /**
+   * Listen here instead of reading PORT (the single-process mode, tests). The
+   * config is then not read for MANAGEMENT_PORT either: `managementPort` alone
+   * decides, so two components in one process never both claim the same one.
+   */
+  readonly port?: number
+  readonly managementPort?: number
+}
+
+/**
+ * PORT, and MANAGEMENT_PORT if set (never equal to PORT), from the options or
+ * else the config. A component that starts background work in its layers (the
+ * worker loop, the result feed) reads them first and passes them on, so a bad
+ * value stops it with its one line before that work logs anything.
+ */
+export const servePorts = (component: Component, options: ServeOptions = {}) =>
+  Effect.gen(function* () {
+    if (options.port !== undefined) return { ...options, port: options.port }
+    const port = yield* portConfig(component)
+    const management = yield* managementPortConfig(port)
+    return Option.isSome(management) ? { port, managementPort: management.value } : { port }
+  })
+
+/**
+ * Serves a component's routes on its PORT, and the health routes (/livez,
+ * /readyz, /metrics) on MANAGEMENT_PORT when that is set, else on PORT too.
+ * The health routes on their own server add nothing to the app router, so the
+ * vote hot path costs the same either way. Per-request logging is off: at
+ * thousands of votes a second it would cost more than the vote; the metrics
+ * count requests instead.
+ */
+export const serveHttp = <A, E, R>(component: Component, routes: Layer.Layer<A, E, R>, options: ServeOptions = {}) =>
+  Layer.unwrap(
+    Effect.map(servePorts(component, options), ({ port, managementPort }) =>
+      managementPort === undefined
+        ? listen(port, Layer.mergeAll(routes, HealthRoutes))
+        : Layer.mergeAll(listen(port, routes), listen(managementPort, HealthRoutes))
+    )
+  )
+
+/**
+ * Serves only the health routes, for a component with no routes of its own
+ * (the worker): on PORT, or on MANAGEMENT_PORT alone when that is set.
+ */
+export const serveHealth = (component: Component, options: ServeOptions = {}) =>
+  Layer.unwrap(
+    Effect.map(servePorts(component, options), ({ port, managementPort }) =>
+      // With MANAGEMENT_PORT set PORT stays closed: a listener there would answer only 404s.
+      listen(managementPort ?? port, HealthRoutes)
+    )
   )

@@ -1,10 +1,11 @@
 import { get } from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
 import { freePort } from "../../../test/support/Processes.ts"
 import { ConfigSources } from "../src/ConfigSources.ts"
 import { Health } from "../src/Health.ts"
-import { serveHttp } from "../src/HttpServer.ts"
+import { serveHealth, serveHttp } from "../src/HttpServer.ts"
 
 /** GET /livez over a real socket: the status and what the server said about the connection. */
 const livez = (port: number) =>
@@ -40,4 +41,123 @@ describe("serveHttp", () => {
       assert.deepStrictEqual(after, { status: 200, connection: "close" })
     }).pipe(Effect.scoped)
   )
+})
+
+/** GET `path` over a real socket: the status, or "refused" when nothing listens. */
+const status = (port: number, path: string) =>
+  Effect.promise(
+    () =>
+      new Promise<number | "refused">((resolve, reject) => {
+        get({ host: "127.0.0.1", port, path }, (response) => {
+          response.resume()
+          response.on("end", () => resolve(response.statusCode ?? 0))
+        }).on("error", (error: NodeJS.ErrnoException) =>
+          error.code === "ECONNREFUSED" ? resolve("refused") : reject(error)
+        )
+      })
+  )
+
+const AppRoute = HttpRouter.add("GET", "/app", HttpServerResponse.text("app"))
+const probed = ["/livez", "/readyz", "/metrics", "/app"] as const
+
+/** Each probed path's status on `port`. */
+const statuses = (port: number) =>
+  Effect.map(
+    Effect.forEach(probed, (path) => status(port, path)),
+    (codes) => Object.fromEntries(probed.map((path, i) => [path, codes[i]]))
+  )
+
+/** Builds `layer` with the config read from `env` alone, as a component would. */
+const buildWith = <A, E>(layer: Layer.Layer<A, E, Health | ConfigSources>, env: Record<string, string>) =>
+  Layer.build(layer.pipe(Layer.provideMerge(Health.layer), Layer.provide(ConfigSources.layerFrom({ env }))))
+
+const twoPorts = Effect.all([Effect.promise(freePort), Effect.promise(freePort)]).pipe(
+  Effect.repeat({ until: ([a, b]) => a !== b })
+)
+
+describe("MANAGEMENT_PORT", () => {
+  it.live("unset: health, metrics and the app routes all answer on PORT", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      yield* buildWith(serveHttp("vote", AppRoute), { PORT: String(port) })
+      assert.deepStrictEqual(yield* statuses(port), { "/livez": 200, "/readyz": 200, "/metrics": 200, "/app": 200 })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("set: health and metrics answer on it only; PORT keeps the app routes and 404s the rest", () =>
+    Effect.gen(function* () {
+      const [port, management] = yield* twoPorts
+      yield* buildWith(serveHttp("vote", AppRoute), { PORT: String(port), MANAGEMENT_PORT: String(management) })
+      assert.deepStrictEqual(yield* statuses(port), { "/livez": 404, "/readyz": 404, "/metrics": 404, "/app": 200 })
+      assert.deepStrictEqual(yield* statuses(management), {
+        "/livez": 200,
+        "/readyz": 200,
+        "/metrics": 200,
+        "/app": 404
+      })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("set: the management port turns unready and says Connection: close once shutdown begins", () =>
+    Effect.gen(function* () {
+      const [port, management] = yield* twoPorts
+      const context = yield* buildWith(serveHttp("result", AppRoute), {
+        PORT: String(port),
+        MANAGEMENT_PORT: String(management)
+      })
+      yield* Context.get(context, Health).beginShutdown
+      yield* Effect.yieldNow
+      assert.strictEqual(yield* status(management, "/readyz"), 503)
+      assert.deepStrictEqual(yield* livez(management), { status: 200, connection: "close" })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("the worker (health routes only): on PORT when unset; on MANAGEMENT_PORT alone when set", () =>
+    Effect.gen(function* () {
+      const [port, management] = yield* twoPorts
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* buildWith(serveHealth("worker"), { PORT: String(port) })
+          assert.deepStrictEqual(yield* statuses(port), { "/livez": 200, "/readyz": 200, "/metrics": 200, "/app": 404 })
+        })
+      )
+      yield* buildWith(serveHealth("worker"), { PORT: String(port), MANAGEMENT_PORT: String(management) })
+      assert.deepStrictEqual(yield* statuses(management), {
+        "/livez": 200,
+        "/readyz": 200,
+        "/metrics": 200,
+        "/app": 404
+      })
+      assert.strictEqual(yield* status(port, "/livez"), "refused")
+    }).pipe(Effect.scoped)
+  )
+
+  const refused = [
+    {
+      name: "malformed",
+      env: { PORT: "8080", MANAGEMENT_PORT: "90x" },
+      message: 'config MANAGEMENT_PORT (environment variable MANAGEMENT_PORT): "90x" is not a port number (1-65535)'
+    },
+    {
+      name: "equal to PORT",
+      env: { PORT: "8080", MANAGEMENT_PORT: "8080" },
+      message:
+        "config MANAGEMENT_PORT (environment variable MANAGEMENT_PORT): 8080 is also PORT; MANAGEMENT_PORT must differ from PORT"
+    },
+    {
+      name: "equal to the component's default PORT",
+      env: { MANAGEMENT_PORT: "8082" },
+      message:
+        "config MANAGEMENT_PORT (environment variable MANAGEMENT_PORT): 8082 is also PORT; MANAGEMENT_PORT must differ from PORT"
+    }
+  ]
+  for (const { name, env, message } of refused) {
+    it.live(`${name}: the component does not start, and the one line says why`, () =>
+      Effect.gen(function* () {
+        const component = env.PORT === undefined ? serveHealth("worker") : serveHttp("vote", AppRoute)
+        const error = yield* Effect.flip(buildWith(component, env))
+        assert.strictEqual(error.message, message)
+      }).pipe(Effect.scoped)
+    )
+  }
 })

@@ -1,4 +1,4 @@
-import { Health, LivePoll, PostgresConnection, serveHttp } from "@voting/platform"
+import { Health, LivePoll, PostgresConnection, serveHttp, servePorts } from "@voting/platform"
 import { PgVoteStore, VoteStore } from "@voting/store"
 import { assetRoutes } from "@voting/web"
 import { Effect, Layer } from "effect"
@@ -14,23 +14,31 @@ const ResultRoutes = Layer.mergeAll(
   assetRoutes({ base: new URL("../assets/", import.meta.url), names: ["results.js"] })
 )
 
-/** The result service over whatever VoteStore and LivePoll it is given; ready while the store and its feed answer. */
+/**
+ * The result service over whatever VoteStore and LivePoll it is given; ready
+ * while the store and its feed answer. Its ports are read before the feed
+ * starts, so a bad one stops it before the feed logs anything.
+ */
 export const ResultApp = (options: { readonly port?: number } = {}) =>
-  Layer.mergeAll(
-    serveHttp("result", ResultRoutes, options),
-    Layer.effectDiscard(
-      Effect.gen(function* () {
-        const health = yield* Health
-        const store = yield* VoteStore
-        const feed = yield* ResultsFeed
-        yield* health.addCheck("store", store.ping)
-        yield* health.addCheck(
-          "change-feed",
-          Effect.flatMap(feed.listening, (up) => (up ? Effect.void : Effect.fail("not listening for changes")))
+  Layer.unwrap(
+    Effect.map(servePorts("result", options), (ports) =>
+      Layer.mergeAll(
+        serveHttp("result", ResultRoutes, ports),
+        Layer.effectDiscard(
+          Effect.gen(function* () {
+            const health = yield* Health
+            const store = yield* VoteStore
+            const feed = yield* ResultsFeed
+            yield* health.addCheck("store", store.ping)
+            yield* health.addCheck(
+              "change-feed",
+              Effect.flatMap(feed.listening, (up) => (up ? Effect.void : Effect.fail("not listening for changes")))
+            )
+          })
         )
-      })
+      ).pipe(Layer.provide(ResultsFeed.layer))
     )
-  ).pipe(Layer.provide(ResultsFeed.layer))
+  )
 
 /** The result service as its container runs it: PostgreSQL store, poll from mounted config. */
 export const ResultLive = ResultApp().pipe(

@@ -1,22 +1,30 @@
-import { Health, LivePoll, PostgresConnection, RedisConnection, serveHttp } from "@voting/platform"
+import { Health, LivePoll, PostgresConnection, RedisConnection, serveHealth, servePorts } from "@voting/platform"
 import { RedisVoteQueue, VoteQueue } from "@voting/queue"
 import { PgVoteStore, VoteStore } from "@voting/store"
 import { Effect, Layer } from "effect"
 import { defaultWorkerSettings, VoteWorkerLoop, type WorkerSettings } from "./VoteWorker.ts"
 
-/** The worker over whatever queue, store and poll it is given, with its health port. */
+/**
+ * The worker over whatever queue, store and poll it is given, with its health
+ * port: MANAGEMENT_PORT if set, else PORT. The ports are read before the loop
+ * starts, so a bad one stops the worker before it consumes or logs anything.
+ */
 export const WorkerApp = (options: { readonly settings?: WorkerSettings; readonly port?: number } = {}) =>
-  Layer.mergeAll(
-    VoteWorkerLoop(options.settings ?? defaultWorkerSettings),
-    serveHttp("worker", Layer.empty, options.port === undefined ? {} : { port: options.port }),
-    Layer.effectDiscard(
-      Effect.gen(function* () {
-        const health = yield* Health
-        const queue = yield* VoteQueue
-        const store = yield* VoteStore
-        yield* health.addCheck("queue", queue.ping)
-        yield* health.addCheck("store", store.ping)
-      })
+  Layer.unwrap(
+    Effect.map(servePorts("worker", options.port === undefined ? {} : { port: options.port }), (ports) =>
+      Layer.mergeAll(
+        VoteWorkerLoop(options.settings ?? defaultWorkerSettings),
+        serveHealth("worker", ports),
+        Layer.effectDiscard(
+          Effect.gen(function* () {
+            const health = yield* Health
+            const queue = yield* VoteQueue
+            const store = yield* VoteStore
+            yield* health.addCheck("queue", queue.ping)
+            yield* health.addCheck("store", store.ping)
+          })
+        )
+      )
     )
   )
 

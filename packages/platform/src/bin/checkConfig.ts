@@ -7,7 +7,14 @@
  */
 import { InvalidConfig } from "@voting/domain"
 import { Effect, Option } from "effect"
-import { logLevelConfig, pollConfig, postgresConfig, redisConfig, redisKeyPrefixConfig } from "../AppConfig.ts"
+import {
+  logLevelConfig,
+  managementPortConfig,
+  pollConfig,
+  postgresConfig,
+  redisConfig,
+  redisKeyPrefixConfig
+} from "../AppConfig.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 
 const requireSecret = process.argv.includes("--require-secret")
@@ -17,6 +24,8 @@ const secretHint =
 
 const check = Effect.gen(function* () {
   yield* logLevelConfig
+  // Its format only: PORT, which it must differ from, is each component's own.
+  yield* managementPortConfig()
   yield* redisConfig
   yield* redisKeyPrefixConfig
   yield* postgresConfig
