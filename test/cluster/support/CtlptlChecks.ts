@@ -10,7 +10,7 @@ type Node = {
   role?: string
   image?: string
   labels?: Record<string, string>
-  extraPortMappings?: Array<{ containerPort?: number; hostPort?: number }>
+  extraPortMappings?: Array<{ containerPort?: number; hostPort?: number; listenAddress?: string }>
 }
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, "ctlptl.schema.json"), "utf8"))
@@ -58,9 +58,19 @@ export const runCtlptlChecks = (model: ClusterModel): Array<Issue> => {
   if (!ingressNode)
     problems.push(issue("ctlptl/ingress-node", 'a control-plane node must carry the label ingress-ready: "true"'))
   else
-    for (const port of [80, 443])
-      if (!(ingressNode.extraPortMappings ?? []).some((m) => m.containerPort === port && m.hostPort === port))
+    for (const port of [80, 443]) {
+      const mapping = (ingressNode.extraPortMappings ?? []).find((m) => m.containerPort === port && m.hostPort === port)
+      if (!mapping)
         problems.push(issue("ctlptl/ingress-node", `the ingress node must map host port ${port} to its port ${port}`))
+      // kind binds every interface by default, which puts the dev ingress on the LAN.
+      else if (mapping.listenAddress !== "127.0.0.1")
+        problems.push(
+          issue(
+            "ctlptl/ingress-node",
+            `host port ${port} must listen on 127.0.0.1, not ${mapping.listenAddress ?? "every interface (kind's default)"}`
+          )
+        )
+    }
   for (const n of nodes)
     if (n.image && !/@sha256:[0-9a-f]{64}$/.test(n.image))
       problems.push(issue("ctlptl/pinned-node-image", `node image ${n.image} must be pinned by digest`))
