@@ -1,6 +1,16 @@
 /** The dev helpers the Tiltfile runs: credentials, TLS certificate, vote burst. */
-import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -19,6 +29,14 @@ describe("scripts/dev-credentials.sh", () => {
     expect(statSync(join(dir, "POSTGRES_PASSWORD")).mode & 0o077).toBe(0)
     execFileSync("sh", [join(repoRoot, "scripts/dev-credentials.sh"), dir], { stdio: "pipe" })
     expect(readFileSync(join(dir, "POSTGRES_PASSWORD"), "utf8")).toBe(first)
+  })
+
+  it("fails with a line saying what failed", () => {
+    const run = spawnSync("sh", [join(repoRoot, "scripts/dev-credentials.sh"), "/dev/null/credentials"], {
+      encoding: "utf8"
+    })
+    expect(run.status).not.toBe(0)
+    expect(run.stderr).toMatch(/^dev-credentials: failed to create \/dev\/null\/credentials/m)
   })
 })
 
@@ -40,6 +58,30 @@ describe("scripts/dev-tls.sh", () => {
     expect(san).toContain("DNS:vote.localhost")
     expect(san).toContain("DNS:result.localhost")
     expect(statSync(join(dir, "tls.key")).mode & 0o077).toBe(0)
+    // A CA the user may trust signs for localhost names only, and its key is gone.
+    const constraints = execFileSync(
+      "openssl",
+      ["x509", "-in", join(dir, "ca.crt"), "-noout", "-ext", "nameConstraints"],
+      { encoding: "utf8" }
+    )
+    expect(constraints).toContain("critical")
+    expect(constraints).toMatch(/Permitted:\s+DNS:localhost\b/)
+    expect(existsSync(join(dir, "ca.key"))).toBe(false)
+    expect(readdirSync(dir).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"])
+  })
+
+  it("fails loudly: which step, and openssl's own error", () => {
+    const bin = join(scratch, "failing-openssl")
+    mkdirSync(bin, { recursive: true })
+    writeFileSync(join(bin, "openssl"), '#!/bin/sh\necho "req: something openssl says" >&2\nexit 1\n')
+    chmodSync(join(bin, "openssl"), 0o755)
+    const run = spawnSync("sh", [join(repoRoot, "scripts/dev-tls.sh"), join(scratch, "tls-failing")], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` }
+    })
+    expect(run.status).not.toBe(0)
+    expect(run.stderr).toContain("req: something openssl says")
+    expect(run.stderr).toMatch(/^dev-tls: failed to make the local CA/m)
   })
 })
 
