@@ -17,7 +17,15 @@ import {
   matchesLabels,
   podTemplateOf
 } from "./Objects.ts"
-import { appNamespace, builtImages, imageRepo } from "./PolicyRules.ts"
+import {
+  appNamespace,
+  builtImages,
+  envValue,
+  imageRepo,
+  managementPortName,
+  managementPortOf,
+  resolvePort
+} from "./PolicyRules.ts"
 
 type Check = (model: ClusterModel) => Array<Issue>
 
@@ -252,6 +260,38 @@ export const crossChecks: Record<string, Check> = {
             ]
       }),
 
+  /** The ports agree with what each component listens on: PORT (its default), and MANAGEMENT_PORT if set. */
+  "xref/app-ports": (model) => {
+    const built = builtImages(model)
+    return model.applied.flatMap((w) =>
+      containersOf(w)
+        .filter(({ container, init }) => !init && built.has(imageRepo(container.image)))
+        .flatMap(({ container, where }) => {
+          const service = w.metadata.name as keyof typeof defaultPorts
+          const expected = defaultPorts[service]
+          if (expected === undefined)
+            return [issue("xref/app-ports", where, `${service} is not a component the services know`)]
+          const problems: Array<string> = []
+          const port = envValue(container, "PORT")
+          const management = managementPortOf(container)
+          if (port !== undefined && Number(port) !== expected)
+            problems.push(`PORT ${port} differs from ${service}'s port ${expected}`)
+          const listens = port === undefined ? expected : Number(port)
+          const http = resolvePort(container, "http")
+          if (http !== undefined && http !== listens)
+            problems.push(`containerPort http is ${http}, but ${service} listens on ${listens}`)
+          if (management !== undefined && management === listens)
+            problems.push(`MANAGEMENT_PORT ${management} must differ from PORT`)
+          const declared = resolvePort(container, managementPortName)
+          if (declared !== undefined && declared !== management)
+            problems.push(
+              `containerPort ${managementPortName} is ${declared}, but MANAGEMENT_PORT is ${management ?? "unset"}`
+            )
+          return problems.map((p) => issue("xref/app-ports", where, p))
+        })
+    )
+  },
+
   "xref/probe-path": (model) => {
     const built = builtImages(model)
     const live = new Set<string>([healthPaths.live])
@@ -260,15 +300,10 @@ export const crossChecks: Record<string, Check> = {
         .filter(({ container, init }) => !init && built.has(imageRepo(container.image)))
         .flatMap(({ container, where }) => {
           const service = w.metadata.name as keyof typeof defaultPorts
-          const expectedPort = defaultPorts[service]
+          const port = envValue(container, "PORT")
+          // Where health is served: MANAGEMENT_PORT when set, else PORT (or the component's default).
+          const served = managementPortOf(container) ?? (port === undefined ? defaultPorts[service] : Number(port))
           const problems: Array<Issue> = []
-          const portEnv = (container.env ?? []).find((e: { name: string }) => e.name === "PORT")?.value
-          if (expectedPort === undefined)
-            problems.push(issue("xref/probe-path", where, `${service} is not a component the services know`))
-          else if (portEnv !== undefined && Number(portEnv) !== expectedPort)
-            problems.push(
-              issue("xref/probe-path", where, `PORT ${portEnv} differs from ${service}'s port ${expectedPort}`)
-            )
           const probes: Array<[string, ReadonlySet<string>]> = [
             ["startupProbe", live],
             ["livenessProbe", live],
@@ -290,18 +325,15 @@ export const crossChecks: Record<string, Check> = {
                   `${name} path ${get.path} is not served (expected ${[...paths].join(" or ")})`
                 )
               )
-            const port = (container.ports ?? []).find(
+            const target = resolvePort(container, get.port)
+            const declared = (container.ports ?? []).some(
               (p: { name?: string; containerPort: number }) => p.name === get.port || p.containerPort === get.port
             )
-            if (!port)
+            if (!declared)
               problems.push(issue("xref/probe-path", where, `${name} port ${get.port} is not a container port`))
-            else if (port.containerPort !== expectedPort)
+            else if (target !== served)
               problems.push(
-                issue(
-                  "xref/probe-path",
-                  where,
-                  `${name} probes port ${port.containerPort}, the service listens on ${expectedPort}`
-                )
+                issue("xref/probe-path", where, `${name} probes port ${target}, health is served on ${served}`)
               )
           }
           return problems

@@ -83,6 +83,67 @@ const dedupe = (issues: Array<Issue>) => {
 
 const ourImage = (c: Container, model: ClusterModel) => builtImages(model).has(imageRepo(String(c.image ?? "")))
 
+/** The name every app container gives the port MANAGEMENT_PORT opens (/livez, /readyz, /metrics). */
+export const managementPortName = "management"
+
+export const envValue = (c: Container, name: string): string | undefined =>
+  ((c.env ?? []) as Array<{ name: string; value?: string }>).find((e) => e.name === name)?.value
+
+/** The port a container serves health and metrics on when MANAGEMENT_PORT moves them off PORT. */
+export const managementPortOf = (c: Container): number | undefined => {
+  const value = envValue(c, "MANAGEMENT_PORT")
+  return value === undefined ? undefined : Number(value)
+}
+
+type ContainerPort = { name?: string; containerPort: number }
+
+/** The container port a probe, Service or policy names (by name or number), as a number. */
+export const resolvePort = (c: Container, port: number | string | undefined): number | undefined =>
+  typeof port === "number"
+    ? port
+    : ((c.ports ?? []) as Array<ContainerPort>).find((p) => p.name === port)?.containerPort
+
+/** The app containers (ours, not init) of the pods a label selector picks, in one namespace. */
+const appContainersSelected = (
+  model: ClusterModel,
+  objects: ReadonlyArray<K8sObject>,
+  namespace: string | undefined,
+  selector: Record<string, string> | undefined
+) =>
+  objects
+    .filter(
+      (w) =>
+        podTemplateOf(w) &&
+        w.metadata?.namespace === namespace &&
+        (selector === undefined || Object.keys(selector).length === 0
+          ? true
+          : matchesLabels(selector, podTemplateOf(w)?.metadata?.labels))
+    )
+    .flatMap((w) => containersOf(w).filter(({ init, container }) => !init && ourImage(container, model)))
+    .map(({ container }) => container)
+
+/** Whether a Service port leads to a selected container's management port. */
+const reachesManagement = (containers: ReadonlyArray<Container>, targetPort: number | string | undefined) =>
+  containers.some((c) => {
+    const management = managementPortOf(c)
+    return management !== undefined && resolvePort(c, targetPort) === management
+  })
+
+/** Services some Ingress routes to, with the port each route uses. */
+const ingressBackends = (objects: ReadonlyArray<K8sObject>) =>
+  objects
+    .filter((o) => o.kind === "Ingress" && inApp(o))
+    .flatMap((ing) =>
+      (ing.spec?.rules ?? []).flatMap((rule: { host?: string; http?: { paths?: Array<Container> } }) =>
+        (rule.http?.paths ?? []).map((path) => ({
+          ingress: ing,
+          host: rule.host,
+          service: find(objects, "Service", path.backend?.service?.name, ing.metadata.namespace),
+          port: (path.backend?.service?.port?.name ?? path.backend?.service?.port?.number) as string | number
+        }))
+      )
+    )
+
 export const policyRules: Record<string, Rule> = {
   "namespace/restricted": (model) => {
     const ns = find(model.applied, "Namespace", appNamespace)
@@ -245,7 +306,7 @@ export const policyRules: Record<string, Rule> = {
 
   "container/config-in-files": perContainer("container/config-in-files", (c, { model }) => {
     if (!ourImage(c, model)) return undefined
-    const allowed = new Set(["CONFIG_DIR", "SECRETS_DIR", "PORT", "NODE_ENV"])
+    const allowed = new Set(["CONFIG_DIR", "SECRETS_DIR", "PORT", "MANAGEMENT_PORT", "NODE_ENV"])
     const extra = ((c.env ?? []) as Array<{ name: string }>).map((e) => e.name).filter((n) => !allowed.has(n))
     return extra.length > 0 ? `configuration in env (${extra.join(", ")}); put it in the ConfigMap` : undefined
   }),
@@ -483,23 +544,131 @@ export const policyRules: Record<string, Rule> = {
 
   "init/migrate": (model) => {
     const spec = find(model.applied, "Deployment", "worker", appNamespace)?.spec?.template?.spec
-    const names = (spec?.initContainers ?? []).map((c: Container) => c.name)
-    const wait = (spec?.initContainers ?? []).findIndex((c: Container) =>
-      JSON.stringify([c.command, c.args]).includes("pg_isready")
+    const inits = (spec?.initContainers ?? []) as Array<Container>
+    const object = `Deployment/${appNamespace}/worker`
+    const migrate = inits.findIndex((c) => JSON.stringify(c.args ?? []).includes("migrate"))
+    const check = inits.findIndex((c) => JSON.stringify(c.args ?? []).includes("check-config"))
+    const problems: Array<string> = []
+    if (migrate < 0)
+      problems.push(`no init container applies the schema (init containers: ${inits.map((c) => c.name).join(", ")})`)
+    else if (check > migrate) problems.push("migrate must run after check-config")
+    // The bug this replaced: pg_isready with no user, as a uid with no passwd entry in the
+    // postgres image, gets "no attempt" forever. migrate waits for PostgreSQL itself, with backoff.
+    for (const c of inits)
+      if (JSON.stringify([c.command, c.args]).includes("pg_isready"))
+        problems.push(
+          `initContainer ${c.name} waits with pg_isready; migrate already waits for PostgreSQL (with backoff)`
+        )
+    return problems.map((message) => ({ rule: "init/migrate", object, message }))
+  },
+
+  /** Health and metrics move to MANAGEMENT_PORT, so the port the Ingress routes to never serves them. */
+  "management/required": perContainer("management/required", (c, { init, model }) => {
+    if (init || !ourImage(c, model)) return undefined
+    const management = managementPortOf(c)
+    if (management === undefined)
+      return "must set MANAGEMENT_PORT: without it /livez, /readyz and /metrics answer on PORT, which the Ingress routes to"
+    return resolvePort(c, managementPortName) === management
+      ? undefined
+      : `must declare MANAGEMENT_PORT ${management} as containerPort \`${managementPortName}\``
+  }),
+
+  "management/probes": perContainer("management/probes", (c, { init }) => {
+    const management = managementPortOf(c)
+    if (init || management === undefined) return undefined
+    const wrong = ["startupProbe", "readinessProbe", "livenessProbe"].filter(
+      (p) => c[p]?.httpGet && resolvePort(c, c[p].httpGet.port) !== management
     )
-    const migrate = (spec?.initContainers ?? []).findIndex((c: Container) =>
-      JSON.stringify(c.args ?? []).includes("migrate")
-    )
-    return wait >= 0 && migrate > wait
-      ? []
-      : [
-          {
-            rule: "init/migrate",
-            object: `Deployment/${appNamespace}/worker`,
-            message: `must wait for PostgreSQL, then migrate (init containers: ${names.join(", ")})`
+    return wrong.length > 0
+      ? `${wrong.join(", ")} must probe the management port ${management}, where health is served`
+      : undefined
+  }),
+
+  "management/ingress-backend": (model) =>
+    dedupe(
+      [model.production, model.applied].flatMap((objects) =>
+        ingressBackends(objects).flatMap(({ ingress, host, service, port }) => {
+          const svcPort = (service?.spec?.ports ?? []).find(
+            (p: { name?: string; port: number }) => p.name === port || p.port === port
+          )
+          const containers = appContainersSelected(
+            model,
+            objects,
+            service?.metadata?.namespace,
+            service?.spec?.selector
+          )
+          return svcPort && reachesManagement(containers, svcPort.targetPort ?? svcPort.port)
+            ? [
+                {
+                  rule: "management/ingress-backend",
+                  object: idOf(ingress),
+                  message: `${host} routes to Service ${service?.metadata.name} port ${port}, the pods' management port: health and metrics would be public`
+                }
+              ]
+            : []
+        })
+      )
+    ),
+
+  "management/public-service": (model) =>
+    dedupe(
+      [model.production, model.applied].flatMap((objects) =>
+        [...new Set(ingressBackends(objects).flatMap(({ service }) => (service ? [service] : [])))].flatMap(
+          (service) => {
+            const containers = appContainersSelected(model, objects, service.metadata.namespace, service.spec?.selector)
+            return (service.spec?.ports ?? [])
+              .filter((p: { port: number; targetPort?: number | string }) =>
+                reachesManagement(containers, p.targetPort ?? p.port)
+              )
+              .map((p: { name?: string; port: number }) => ({
+                rule: "management/public-service",
+                object: idOf(service),
+                message: `an Ingress routes to this Service, so it must not expose the management port (port ${p.name ?? p.port})`
+              }))
           }
-        ]
-  }
+        )
+      )
+    ),
+
+  /**
+   * The kubelet's probes need no rule; nothing else may reach a management port.
+   * When a metrics scraper is deployed, its peer (and only its) is allowed here.
+   */
+  "network-policy/management-closed": (model) =>
+    dedupe(
+      [model.production, model.applied].flatMap((objects) =>
+        objects
+          .filter((o) => o.kind === "NetworkPolicy" && inApp(o))
+          .flatMap((policy) => {
+            const containers = appContainersSelected(
+              model,
+              objects,
+              policy.metadata.namespace,
+              policy.spec?.podSelector?.matchLabels ?? {}
+            ).filter((c) => managementPortOf(c) !== undefined)
+            return (policy.spec?.ingress ?? []).flatMap(
+              (rule: { from?: Array<unknown>; ports?: Array<{ port?: number | string }> }) => {
+                const opened = containers.filter(
+                  (c) =>
+                    (rule.ports ?? []).length === 0 ||
+                    (rule.ports ?? []).some(
+                      (p) => p.port === undefined || resolvePort(c, p.port) === managementPortOf(c)
+                    )
+                )
+                return opened.length === 0
+                  ? []
+                  : [
+                      {
+                        rule: "network-policy/management-closed",
+                        object: idOf(policy),
+                        message: `an ingress rule opens the management port ${managementPortOf(opened[0])} to ${JSON.stringify(rule.from ?? "every peer")}; only a metrics scraper may have it, by its own rule`
+                      }
+                    ]
+              }
+            )
+          })
+      )
+    )
 }
 
 export const runPolicyRules = (model: ClusterModel): Array<Issue> =>
