@@ -1,11 +1,12 @@
 /** The real configuration passes every check, and nothing secret is committed. */
 import { execFileSync, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { dirname, join, normalize } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runAllChecks } from "./support/Checks.ts"
 import { loadModel, repoRoot } from "./support/ClusterModel.ts"
 import { allowedFlows, expectedFlows } from "./support/CrossChecks.ts"
+import { isTestFile, repoFiles, under, workspaces } from "./support/ImageContext.ts"
 
 describe("the repository's cluster configuration", () => {
   it("passes every rule and cross-check", async () => {
@@ -25,6 +26,28 @@ describe("the repository's cluster configuration", () => {
       ["voting/worker", "dev", "worker"]
     ])
     expect(tilt.k8s_resources.find((r) => r.workload === "worker")?.resource_deps).toEqual(["postgres", "redis"])
+  })
+
+  it("each image's sync set, derived from package.json, covers what the service imports", () => {
+    // Every @voting/ import is a declared dependency, and no source reaches outside its
+    // workspace, so the workspaces a package.json names are all a service runs.
+    const all = workspaces(repoRoot)
+    const problems: Array<string> = []
+    for (const [dir, manifest] of all) {
+      const declared = new Set(Object.keys(manifest.dependencies ?? {}))
+      const sources = repoFiles(repoRoot).filter((f) => under(f, dir) && !isTestFile(f) && /\.(ts|mts|js|mjs)$/.test(f))
+      for (const file of sources) {
+        const text = readFileSync(join(repoRoot, file), "utf8")
+        for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+          if (spec === undefined) continue
+          const name = /^@voting\/[^/]+/.exec(spec)?.[0]
+          if (name && !declared.has(name)) problems.push(`${file} imports ${name}, not in ${dir}/package.json`)
+          if (spec.startsWith(".") && !under(normalize(join(dirname(file), spec)), dir))
+            problems.push(`${file} imports ${spec}, outside ${dir}`)
+        }
+      }
+    }
+    expect(problems).toEqual([])
   })
 
   it("keeps generated credentials and keys out of git", () => {

@@ -59,8 +59,11 @@ export const runDockerfileChecks = (model: ClusterModel): Array<Issue> => {
   }
   if (dev && /distroless/.test(chain(dev).at(-1)?.from ?? ""))
     problems.push(issue("dockerfile/targets", "the dev target needs a shell and tar for live update"))
-  if (dev && !dev.lines.some((l) => /--watch/.test(l)))
-    problems.push(issue("dockerfile/targets", "the dev target must run the sources under node --watch"))
+  // Tilt's live update only copies files: the dev target's own process must restart on them.
+  if (dev && !dev.lines.some((l) => /^(CMD|ENTRYPOINT)\s/i.test(l) && /--watch|dev-watch/.test(l)))
+    problems.push(
+      issue("dockerfile/targets", "the dev target must restart the service on a synced change (a watching supervisor)")
+    )
   if (production && !/distroless/.test(production.from))
     problems.push(issue("dockerfile/targets", "production must run on a minimal (distroless) base"))
   return problems

@@ -11,7 +11,8 @@ import { type ClusterModel, loadModel } from "./ClusterModel.ts"
 import type { K8sObject } from "./Objects.ts"
 
 type PatchOp = { op: "add" | "replace" | "remove"; path: string; value?: unknown }
-type TextEdit = { from: string; to: string; occurrence?: "first" | "last" }
+/** A text edit; `regex` makes `from` a multiline regular expression, for a line that other work may still change. */
+type TextEdit = { from: string; to: string; occurrence?: "first" | "last"; regex?: boolean }
 
 export interface Fixture {
   readonly name: string
@@ -59,6 +60,11 @@ export const applyPatch = (doc: unknown, op: PatchOp): void => {
 
 const editText = (text: string, edits: ReadonlyArray<TextEdit>, what: string): string =>
   edits.reduce((current, edit) => {
+    if (edit.regex) {
+      const re = new RegExp(edit.from, "m")
+      if (!re.test(current)) throw new Error(`${what} fixture: pattern not found: ${edit.from}`)
+      return current.replace(re, edit.to)
+    }
     const at = edit.occurrence === "last" ? current.lastIndexOf(edit.from) : current.indexOf(edit.from)
     if (at < 0) throw new Error(`${what} fixture: text not found: ${edit.from}`)
     return current.slice(0, at) + edit.to + current.slice(at + edit.from.length)

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path"
 import type { ClusterModel } from "./ClusterModel.ts"
 import { withTiltfile } from "./ClusterModel.ts"
 import { stagesOf } from "./DockerfileChecks.ts"
+import { imageScripts, inContext, isTestFile, npmManifests, repoFiles, runtimeDirs, under } from "./ImageContext.ts"
 import { type Issue, isWorkload } from "./Objects.ts"
 
 type Check = (model: ClusterModel) => Array<Issue>
@@ -147,16 +148,124 @@ export const tiltfileChecks: Record<string, Check> = {
       if (!fallBack.includes("package-lock.json")) problems.push("fall_back_on must include package-lock.json")
       for (const f of fallBack)
         if (!existsSync(join(model.root, f))) problems.push(`fall_back_on names ${f}, which does not exist`)
-      if (service && !syncs.some((s) => s.local_path === `services/${service}`))
-        problems.push(`does not sync services/${service}`)
-      if (!syncs.some((s) => s.local_path === "packages")) problems.push("does not sync the shared packages")
+      if (service && existsSync(join(model.root, "services", service)))
+        for (const dir of runtimeDirs(model.root, service))
+          if (!syncs.some((s) => under(dir, s.local_path))) problems.push(`does not sync ${dir}, which ${service} runs`)
       for (const s of syncs) {
         if (!existsSync(join(model.root, s.local_path))) problems.push(`syncs ${s.local_path}, which does not exist`)
         if (s.remote_path !== `/app/${s.local_path}`)
           problems.push(`syncs ${s.local_path} to ${s.remote_path}, not to /app/${s.local_path} where the image has it`)
       }
+      // The image's own supervisor restarts node on a synced change; a step here would restart it twice.
+      for (const step of b.live_update)
+        if (step.step === "run" || step.step === "restart_container")
+          problems.push(`has a ${step.step} step; the dev image restarts the service itself on every synced file`)
       return problems.map((p) => issue("tilt/live-update", `docker_build ${b.ref}`, p))
     }),
+
+  /**
+   * Each image's context is what its service runs and what npm ci needs, nothing
+   * more: Tilt watches every file in it, and one that no sync covers rebuilds the image.
+   */
+  "tilt/image-context": (model) =>
+    model.tilt.docker_builds.flatMap((b) => {
+      const service = b.build_args.SERVICE
+      if (!service || !existsSync(join(model.root, "services", service))) return []
+      const problems: Array<string> = []
+      const fallBack = b.live_update.flatMap((s) => (s.step === "fall_back_on" ? s.files : []))
+      const syncs = b.live_update.flatMap((s) => (s.step === "sync" ? [s.local_path] : []))
+      const rebuildsOn = (path: string) => fallBack.some((f) => under(path, f))
+      const synced = (path: string) => syncs.some((s) => under(path, s))
+      const context = inContext(model.root, b)
+      const runs = runtimeDirs(model.root, service)
+      const npm = npmManifests(model.root)
+      const supervisor = imageScripts(model.dockerfile)
+      // The Dockerfile is read by the Tiltfile, not watched by the image.
+      const needed = (f: string) =>
+        f === b.dockerfile || npm.includes(f) || supervisor.includes(f) || runs.some((d) => under(f, d))
+      const sample = (fs: Array<string>) =>
+        `${fs.slice(0, 3).join(", ")}${fs.length > 3 ? `, and ${fs.length - 3} more` : ""}`
+      if (b.context !== ".") problems.push(`context ${b.context}: the Dockerfile expects the repository root`)
+      if (b.only.length === 0) problems.push("has no `only`: every file of the repository is in its context")
+      for (const f of [...npm, ...supervisor]) {
+        if (!context(f))
+          problems.push(
+            `${f} is not in the context (${npm.includes(f) ? "npm ci needs it" : "the dev target runs it"})`
+          )
+        else if (!rebuildsOn(f)) problems.push(`${f} is not in fall_back_on: a change to it needs a new image`)
+      }
+      const files = repoFiles(model.root)
+      for (const dir of runs) {
+        const missing = files.filter(
+          (f) => under(f, dir) && !isTestFile(f) && !npm.includes(f) && !(context(f) && synced(f))
+        )
+        if (missing.length > 0)
+          problems.push(
+            `${missing.length} files of ${dir}, which ${service} runs, are not in the context and synced: ${sample(missing)}`
+          )
+      }
+      for (const o of b.only)
+        if (!synced(o) && !rebuildsOn(o))
+          problems.push(
+            `only names ${o}, which is neither synced nor in fall_back_on: an edit there rebuilds the image`
+          )
+      for (const s of syncs)
+        if (!files.some((f) => under(f, s) && context(f))) problems.push(`syncs ${s}, which is outside the context`)
+      const inside = files.filter(context)
+      const extra = inside.filter((f) => !needed(f))
+      const byDir = new Map<string, Array<string>>()
+      for (const f of extra) {
+        const dir = f
+          .split("/")
+          .slice(0, f.startsWith("services/") || f.startsWith("packages/") ? 2 : 1)
+          .join("/")
+        byDir.set(dir, [...(byDir.get(dir) ?? []), f])
+      }
+      for (const [dir, fs] of byDir)
+        problems.push(
+          `${dir === fs[0] ? dir : `${dir}/`} is in the context, but ${service} does not run it: an edit there rebuilds the image (${sample(fs)})`
+        )
+      const tests = inside.filter(isTestFile)
+      if (tests.length > 0) problems.push(`test files are in the context: ${sample(tests)}`)
+      return problems.map((p) => issue("tilt/image-context", `docker_build ${b.ref}`, p))
+    }),
+
+  "tilt/ci-settings": (model) =>
+    model.tilt.ci_settings && "timeout" in model.tilt.ci_settings
+      ? [
+          issue(
+            "tilt/ci-settings",
+            "Tiltfile",
+            `ci_settings(timeout = "${model.tilt.ci_settings.timeout}") overrides \`tilt ci --timeout\`; leave the timeout to the command line`
+          )
+        ]
+      : [],
+
+  /** The stand-ins read every .dev/ file as a placeholder: one in a command, env or build arg is a secret in Tilt's API. */
+  "tilt/no-secret-in-api": (model) => {
+    const secret = /<generated:(\.dev\/credentials\/[^>]+)>/
+    const found: Array<Issue> = []
+    const check = (object: string, where: string, text: string) => {
+      const match = secret.exec(text)
+      if (match)
+        found.push(
+          issue(
+            "tilt/no-secret-in-api",
+            object,
+            `${where} holds the contents of ${match[1]}, which Tilt's API and UI show; let the command read the file when it runs`
+          )
+        )
+    }
+    for (const r of model.tilt.local_resources) {
+      check(`local_resource ${r.name}`, "cmd", String(r.cmd))
+      for (const [key, value] of Object.entries(r.env ?? {}))
+        check(`local_resource ${r.name}`, `env ${key}`, String(value))
+    }
+    for (const b of model.tilt.docker_builds)
+      for (const [key, value] of Object.entries(b.build_args))
+        check(`docker_build ${b.ref}`, `build arg ${key}`, String(value))
+    return found
+  },
 
   "tilt/generated-files": (model) =>
     model.tilt.files_read
@@ -187,9 +296,33 @@ export const tiltfileChecks: Record<string, Check> = {
 
   "tilt/local-resources": (model) => {
     const problems: Array<Issue> = []
-    const tests = model.tilt.local_resources.find((r) => String(r.cmd).includes("npm test"))
+    const tests = model.tilt.local_resources.find((r) => /\bnpm run test:unit\b/.test(String(r.cmd)))
     if (!tests)
-      problems.push(issue("tilt/local-resources", "Tiltfile", "no local_resource runs the unit tests (npm test)"))
+      problems.push(
+        issue("tilt/local-resources", "Tiltfile", "no local_resource runs the fast suite (npm run test:unit)")
+      )
+    else {
+      const missing = ["packages", "services", "test/cluster", "test/support", "vitest.config.ts"].filter(
+        (d) => !tests.deps.includes(d)
+      )
+      if (missing.length > 0)
+        problems.push(
+          issue(
+            "tilt/local-resources",
+            `local_resource ${tests.name}`,
+            `deps must cover what it runs: ${missing.join(", ")}`
+          )
+        )
+    }
+    for (const r of model.tilt.local_resources)
+      if (/\bnpm (run )?test(\s|$|;|&)/.test(String(r.cmd)))
+        problems.push(
+          issue(
+            "tilt/local-resources",
+            `local_resource ${r.name}`,
+            "runs the whole npm test (system suites, minutes); the dev loop runs npm run test:unit"
+          )
+        )
     const burst = model.tilt.local_resources.find((r) => String(r.cmd).includes("scripts/castVotes.ts"))
     if (!burst)
       problems.push(

@@ -17,6 +17,9 @@ export interface DockerBuild {
   readonly dockerfile: string
   readonly target: string
   readonly build_args: Record<string, string>
+  /** The build context is these paths (a directory with all under it), less `ignore` and the .dockerignore. */
+  readonly only: Array<string>
+  readonly ignore: Array<string>
   readonly live_update: Array<LiveUpdateStep>
 }
 
@@ -38,6 +41,14 @@ export interface LocalResource {
   readonly auto_init: boolean
   readonly trigger_mode: "auto" | "manual"
   readonly labels: Array<string>
+  readonly env: Record<string, string>
+  readonly ignore: Array<string>
+}
+
+export interface LocalCall {
+  readonly command: string
+  readonly quiet: boolean
+  readonly echo_off: boolean
 }
 
 export type YamlEntry = { kustomize: string; flags: Array<string> } | { file: string } | { text: string }
@@ -48,8 +59,11 @@ export interface TiltDeclarations {
   readonly k8s_resources: Array<K8sResource>
   readonly local_resources: Array<LocalResource>
   readonly local_commands: Array<string>
+  readonly local_calls: Array<LocalCall>
   readonly files_read: Array<string>
   readonly allowed_contexts: Array<string>
+  /** The arguments ci_settings() was given, if it was called. */
+  readonly ci_settings: Record<string, string> | null
   readonly problems: Array<string>
   readonly error?: { type: string; message: string; line: number | null }
 }

@@ -9,7 +9,9 @@ signature of Tilt's own function (internal/tiltfile/api/__init__.py in
 tilt-dev/tilt), so an undefined name raises NameError and a wrong keyword raises
 TypeError, as `tilt up` would fail. Nothing runs: `local` commands are recorded,
 `kustomize` is returned as a marker the caller renders with kubectl, and a file
-that does not exist yet (made by a recorded command) reads as a placeholder.
+that does not exist yet (made by a recorded command) reads as a placeholder, as
+does every file under .dev/: the stand-ins never read the developer's real
+password or keys, so a check can tell where such a value ends up.
 """
 
 import json
@@ -27,8 +29,10 @@ declared = {
     "k8s_resources": [],
     "local_resources": [],
     "local_commands": [],
+    "local_calls": [],
     "files_read": [],
     "allowed_contexts": [],
+    "ci_settings": None,
     "problems": [],
 }
 
@@ -121,6 +125,9 @@ def docker_build(ref, context, build_args={}, dockerfile="Dockerfile", dockerfil
                  ssh="", network="", secret="", extra_tag="", container_args=None, cache_from=[], pull=False,
                  platform="", extra_hosts=[]):
     _check_live_update(ref, live_update)
+    for path in _as_list(only):
+        if "*" in path:  # as Tilt refuses them (internal/tiltfile/docker.go, parseOnly)
+            raise ValueError("'only' does not support '*' file globs. Must be a real path: %s" % path)
     declared["docker_builds"].append({
         "ref": ref,
         "context": _rel(context),
@@ -128,7 +135,7 @@ def docker_build(ref, context, build_args={}, dockerfile="Dockerfile", dockerfil
         "target": target,
         "build_args": dict(build_args),
         "ignore": _as_list(ignore),
-        "only": _as_list(only),
+        "only": [_rel(p) for p in _as_list(only)],
         "live_update": list(live_update),
         "entrypoint": _as_list(entrypoint),
     })
@@ -168,7 +175,8 @@ def local_resource(name, cmd, deps=None, trigger_mode=TRIGGER_MODE_AUTO, resourc
         "auto_init": bool(auto_init),
         "trigger_mode": trigger_mode.name,
         "labels": _as_list(labels),
-        "env_keys": sorted(env.keys()),
+        "env": dict(env),
+        "ignore": _as_list(ignore),
         "serve_cmd": serve_cmd,
     })
 
@@ -193,13 +201,22 @@ def helm(pathToChartDir, name="", namespace="", values=[], set=[], kube_version=
 # ---- Host
 def local(command, quiet=False, command_bat="", echo_off=False, env={}, dir="", stdin=None):
     declared["local_commands"].append(command if isinstance(command, str) else " ".join(command))
+    declared["local_calls"].append({
+        "command": command if isinstance(command, str) else " ".join(command),
+        "quiet": bool(quiet),
+        "echo_off": bool(echo_off),
+    })
     return Blob("", {"local": command})
+
+
+def _generated(file_path):
+    return _rel(file_path).split(os.sep)[0] == ".dev"
 
 
 def read_file(file_path, default=None):
     path = os.path.join(ROOT, file_path)
     declared["files_read"].append(_rel(file_path))
-    if os.path.exists(path):
+    if os.path.exists(path) and not _generated(file_path):
         with open(path) as f:
             return Blob(f.read(), {"file": _rel(file_path)})
     if default is not None:
@@ -208,11 +225,22 @@ def read_file(file_path, default=None):
     return Blob("<generated:%s>" % _rel(file_path), {"generated": _rel(file_path)})
 
 
+def read_json(path, default=None):
+    full = os.path.join(ROOT, path)
+    declared["files_read"].append(_rel(path))
+    if not os.path.exists(full) and default is not None:
+        return default
+    with open(full) as f:  # a missing file fails the load, as in Tilt
+        return json.load(f)
+
+
 def watch_file(file_path):
     pass
 
 
 def listdir(directory, recursive=False):
+    # As Tilt's (internal/tiltfile/io/io.go): absolute paths of files only; directories are
+    # walked when recursive (and then watched, so every change under them reloads the Tiltfile).
     base = os.path.join(ROOT, directory)
     found = []
     for current, _dirs, files in os.walk(base):
@@ -249,8 +277,10 @@ def update_settings(max_parallel_updates=3, k8s_upsert_timeout_secs=30, suppress
     pass
 
 
-def ci_settings(k8s_grace_period="", timeout="30m", readiness_timeout="5m"):
-    pass
+def ci_settings(k8s_grace_period=None, timeout=None, readiness_timeout=None):
+    # Only what the Tiltfile passes: a `timeout` here overrides `tilt ci --timeout`.
+    given = {"k8s_grace_period": k8s_grace_period, "timeout": timeout, "readiness_timeout": readiness_timeout}
+    declared["ci_settings"] = {key: value for key, value in given.items() if value is not None}
 
 
 def watch_settings(ignore):
