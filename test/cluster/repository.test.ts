@@ -1,6 +1,6 @@
 /** The real configuration passes every check, and nothing secret is committed. */
 import { execFileSync, spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { dirname, join, normalize } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runAllChecks } from "./support/Checks.ts"
@@ -48,6 +48,15 @@ describe("the repository's cluster configuration", () => {
       }
     }
     expect(problems).toEqual([])
+  })
+
+  it("the cluster workflow names only paths that exist", () => {
+    const workflow = readFileSync(join(repoRoot, ".github/workflows/cluster.yml"), "utf8")
+    const paths = [...workflow.matchAll(/(?<![\w./-])((?:manifests|scripts|services|packages)\/[\w./-]*\w)/g)].map(
+      (m) => m[1] as string
+    )
+    expect(paths.length).toBeGreaterThan(3)
+    expect(paths.filter((p) => !existsSync(join(repoRoot, p)))).toEqual([])
   })
 
   it("keeps generated credentials and keys out of git", () => {
