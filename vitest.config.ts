@@ -34,7 +34,8 @@ export default defineConfig({
             "test/e2e/**/*.test.ts",
             "test/faults/**/*.test.ts",
             "test/security/**/*.test.ts",
-            "test/browser/**/*.test.ts"
+            "test/browser/**/*.test.ts",
+            "test/images/**/*.test.ts"
           ],
           fileParallelism: false,
           testTimeout: 120_000,

@@ -14,26 +14,30 @@ export const databaseUrlFor = (name: string) => {
 }
 
 /**
- * A database of its own for one test file: created empty, migrated, and
- * dropped (with any connections still open to it) when the scope closes.
+ * An empty database of its own for one test file, dropped (with any
+ * connections still open to it) when the scope closes.
  */
-export const testDatabase = Effect.acquireRelease(
+export const emptyTestDatabase = Effect.acquireRelease(
   Effect.gen(function* () {
     const name = `voting_test_${process.pid}_${randomBytes(4).toString("hex")}`
     const admin = yield* PgClient.PgClient
     yield* admin.unsafe(`CREATE DATABASE ${name}`)
-    const url = databaseUrlFor(name)
-    yield* runMigrations.pipe(
-      Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })),
-      Effect.scoped
-    )
-    return { name, url }
+    return { name, url: databaseUrlFor(name) }
   }).pipe(Effect.provide(adminLayer), Effect.orDie),
   ({ name }) =>
     Effect.gen(function* () {
       const admin = yield* PgClient.PgClient
       yield* admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     }).pipe(Effect.provide(adminLayer), Effect.orDie)
+)
+
+/** A database of its own for one test file, created empty and migrated (see emptyTestDatabase). */
+export const testDatabase = Effect.tap(emptyTestDatabase, ({ url }) =>
+  runMigrations.pipe(
+    Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })),
+    Effect.scoped,
+    Effect.orDie
+  )
 )
 
 /** A PgClient on a fresh, migrated database of its own. */
