@@ -61,7 +61,11 @@ describe("kustomizations", () => {
       parent[keys.at(-1) as string] = value
     }
     // What manifests/components/dev-live-update may change on the app Deployments; a new dev-only patch adds its path.
-    const devOnly = ["/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem"]
+    const devOnly = [
+      "/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem",
+      "/spec/template/spec/containers/0/resources/requests/memory",
+      "/spec/template/spec/containers/0/resources/limits/memory"
+    ]
     const apps = new Set(["vote", "result", "worker"])
     const relaxed = dev.filter((o) => o.kind === "Deployment" && apps.has(o.metadata.name))
     expect(relaxed.map((o) => at(o, devOnly[0] as string))).toEqual([false, false, false])
