@@ -124,7 +124,7 @@ export const podLabel = "voting-app.image-suite/pod"
 export const removeLeftovers = async (engine: Engine) => {
   const left = await engine.container(["ps", "--all", "--quiet", "--filter", `label=${podLabel}`])
   const ids = left.stdout.split("\n").filter(Boolean)
-  if (ids.length > 0) await engine.container(["rm", "--force", "--time", "0", ...ids], { allowFailure: true })
+  if (ids.length > 0) await engine.container(["rm", "--force", ...ids], { allowFailure: true })
 }
 
 /** Materialises the pod's volumes as host directories: volume name → directory. */
@@ -312,7 +312,10 @@ export const startPod = async (
   const volumes = volumeDirs(cluster, pod, spec)
   const created: Array<string> = []
   const remove = async () => {
-    if (created.length > 0) await engine.container(["rm", "--force", "--time", "0", ...created], { allowFailure: true })
+    if (created.length === 0) return
+    // kill, then rm: `rm --force` alone would wait out a stop timeout on a process that ignores SIGTERM.
+    await engine.container(["kill", ...created], { allowFailure: true })
+    await engine.container(["rm", "--force", ...created], { allowFailure: true })
   }
   try {
     for (const init of spec.initContainers ?? []) {
@@ -360,7 +363,7 @@ export const startPod = async (
             // and taken off the grace period instead.
             const budget = graceMs - (container.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1_000
             const started = Date.now()
-            await engine.container(["stop", "--time", String(Math.ceil(budget / 1_000)), id])
+            await engine.container(["stop", "-t", String(Math.ceil(budget / 1_000)), id])
             const ms = Date.now() - started
             const code = Number(
               (await engine.container(["inspect", "--format", "{{.State.ExitCode}}", id])).stdout.trim()
