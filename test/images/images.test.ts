@@ -13,6 +13,7 @@ import {
   buildImages,
   clusterFrom,
   mebibytes,
+  requireFreePorts,
   residentMiB,
   type Stores,
   type Timings,
@@ -103,6 +104,7 @@ describe("the images, run as the cluster runs them", () => {
     return pod
   }
   const startApp = async (cluster: Cluster, objects: Parameters<typeof workload>[0]) => {
+    await requireFreePorts(objects.filter((o) => o.kind === "Deployment"))
     // The worker's init containers migrate the empty database; the others wait on readiness.
     const worker = started(await startPod(cluster, "worker", workload(objects, "Deployment", "worker")))
     const [vote, result] = await Promise.all(
@@ -113,6 +115,21 @@ describe("the images, run as the cluster runs them", () => {
     if (vote === undefined || result === undefined) throw new Error("unreachable")
     await Promise.all([worker, vote, result].map((pod) => waitReady(pod, 60_000, engine)))
     return { worker, vote, result }
+  }
+  /** The app's pods with their one container's name. */
+  const eachApp = (app: Awaited<ReturnType<typeof startApp>>) =>
+    [
+      [app.vote, "vote"],
+      [app.result, "result"],
+      [app.worker, "worker"]
+    ] as const
+  const stopsGracefully = async () => {
+    for (const { pod, exits } of await stopAll()) {
+      for (const exit of exits) {
+        expect(exit.code, `${pod.name}/${exit.container}`).toBe(0)
+        expect(exit.ms, `${pod.name}/${exit.container}`).toBeLessThan(exit.graceMs)
+      }
+    }
   }
   const stopAll = async () => {
     const stopped = await Promise.all(pods.splice(0).map(async (pod) => ({ pod, exits: await pod.stop() })))
@@ -155,11 +172,7 @@ describe("the images, run as the cluster runs them", () => {
     }, 180_000)
 
     it("runs every container as its manifest's user, and each passes its probes", async () => {
-      for (const [pod, name] of [
-        [app.vote, "vote"],
-        [app.result, "result"],
-        [app.worker, "worker"]
-      ] as const) {
+      for (const [pod, name] of eachApp(app)) {
         const status = readFileSync(`/proc/${await pod.pid(name)}/status`, "utf8")
         expect(/Uid:\s+(\d+)/.exec(status)?.[1], name).toBe("65532")
         expect(/Gid:\s+(\d+)/.exec(status)?.[1], name).toBe("65532")
@@ -212,11 +225,7 @@ describe("the images, run as the cluster runs them", () => {
 
     it("stays within the dev memory limits it was measured for, after a burst of votes", async () => {
       await castVotes("http://127.0.0.1:8080", 400)
-      for (const [pod, name] of [
-        [app.vote, "vote"],
-        [app.result, "result"],
-        [app.worker, "worker"]
-      ] as const) {
+      for (const [pod, name] of eachApp(app)) {
         const limit = pod.spec.containers[0]?.resources?.limits?.memory
         if (limit === undefined) throw new Error(`${name} has no memory limit`)
         const resident = residentMiB(await pod.pid(name))
@@ -225,14 +234,7 @@ describe("the images, run as the cluster runs them", () => {
       }
     })
 
-    it("exits 0 on SIGTERM within each pod's grace period", async () => {
-      for (const { pod, exits } of await stopAll()) {
-        for (const exit of exits) {
-          expect(exit.code, `${pod.name}/${exit.container}`).toBe(0)
-          expect(exit.ms, `${pod.name}/${exit.container}`).toBeLessThan(exit.graceMs)
-        }
-      }
-    }, 60_000)
+    it("exits 0 on SIGTERM within each pod's grace period", stopsGracefully, 60_000)
   })
 
   describe("production target under manifests/ (kubectl apply -k manifests)", () => {
@@ -260,23 +262,12 @@ describe("the images, run as the cluster runs them", () => {
         total = ((await (await fetch("http://127.0.0.1:8081/api/results")).json()) as { total: number }).total
       }
       expect(total).toBe(before.total + 1)
-      for (const [pod, name] of [
-        [app.vote, "vote"],
-        [app.result, "result"],
-        [app.worker, "worker"]
-      ] as const) {
+      for (const [pod, name] of eachApp(app)) {
         console.info(`production ${name}: ${residentMiB(await pod.pid(name))} MiB resident`)
       }
     }, 30_000)
 
-    it("exits 0 on SIGTERM within each pod's grace period", async () => {
-      for (const { pod, exits } of await stopAll()) {
-        for (const exit of exits) {
-          expect(exit.code, `${pod.name}/${exit.container}`).toBe(0)
-          expect(exit.ms, `${pod.name}/${exit.container}`).toBeLessThan(exit.graceMs)
-        }
-      }
-    }, 60_000)
+    it("exits 0 on SIGTERM within each pod's grace period", stopsGracefully, 60_000)
 
     it("runs the stores' exec probes as their containers run them", async () => {
       for (const name of ["postgres", "redis"]) {

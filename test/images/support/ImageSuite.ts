@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { join } from "node:path"
 import { kustomize } from "../../cluster/support/Kubectl.ts"
 import type { K8sObject } from "../../cluster/support/Objects.ts"
@@ -134,6 +135,28 @@ export const clusterFrom = (
       images
     }
   }
+}
+
+/**
+ * The pods share this machine's network, so the ports their containers declare
+ * must be free: a leftover `npm start` would otherwise answer in their place.
+ */
+export const requireFreePorts = async (objects: ReadonlyArray<K8sObject>) => {
+  const ports = objects
+    .flatMap((o) => podSpecOf(o)?.containers ?? [])
+    .flatMap((c) => c.ports ?? [])
+    .map((p) => p.containerPort)
+  const taken: Array<number> = []
+  for (const port of new Set(ports)) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once("error", () => resolve(false))
+      server.listen(port, () => server.close(() => resolve(true)))
+    })
+    if (!free) taken.push(port)
+  }
+  if (taken.length > 0)
+    throw new Error(`the image suite runs pods on this machine's network, but ports ${taken.join(", ")} are in use`)
 }
 
 /** Resident memory of a process and all its descendants, in MiB (from the host's /proc). */
