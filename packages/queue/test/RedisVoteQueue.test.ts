@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { RedisConnection } from "@voting/platform"
+import { TestRedisConnection } from "@voting/test-support/TestRedis"
 import { Duration, Effect, Layer } from "effect"
-import { TestRedisConnection } from "../../../test/support/TestRedis.ts"
 import { RedisVoteQueue } from "../src/RedisVoteQueue.ts"
 import { maxVotesPerCall } from "../src/StreamAppender.ts"
 import { VoteQueue } from "../src/VoteQueue.ts"

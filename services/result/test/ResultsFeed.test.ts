@@ -2,9 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { type EntryId, type QueuedVote, Vote, type VoterId } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
 import { MemoryVoteStore, VoteStore } from "@voting/store"
+import { pollOf } from "@voting/test-support/Polls"
 import { DateTime, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { pollOf } from "../../../test/support/Polls.ts"
 import { coalesceWindow, ResultsFeed, toResults } from "../src/ResultsFeed.ts"
 
 const poll = pollOf("Pets", "a=Cats,b=Dogs")

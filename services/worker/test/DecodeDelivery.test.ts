@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type EntryId, MalformedMessage } from "@voting/domain"
-import { pollOf } from "../../../test/support/Polls.ts"
+import { pollOf } from "@voting/test-support/Polls"
 import { decodeDelivery } from "../src/DecodeDelivery.ts"
 
 const poll = pollOf("Pets", "a=Cats,b=Dogs")

@@ -3,9 +3,9 @@ import { StoreUnavailable } from "@voting/domain"
 import { Health, LivePoll } from "@voting/platform"
 import { MemoryVoteQueue, VoteQueue } from "@voting/queue"
 import { MemoryVoteStore, VoteStore } from "@voting/store"
+import { pollOf } from "@voting/test-support/Polls"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { pollOf } from "../../../test/support/Polls.ts"
 import { makeVoteWorker, VoteWorkerLoop, type WorkerSettings } from "../src/VoteWorker.ts"
 
 const poll = pollOf("Pets", "a=Cats,b=Dogs")
