@@ -27,3 +27,9 @@ export type ConfigKey = (typeof configKeys)[number]
 
 /** Keys whose values are secrets: read from files only, never logged. */
 export const secretKeys: ReadonlyArray<ConfigKey> = ["POSTGRES_PASSWORD"]
+
+/**
+ * The port each component listens on when PORT is unset; `npm start` serves
+ * the vote and result pages on the same two by default.
+ */
+export const defaultPorts = { vote: 8080, result: 8081, worker: 8082 } as const

@@ -5,5 +5,5 @@ export const healthPaths = {
   metrics: "/metrics"
 } as const
 
-/** Default port of each component. */
-export const defaultPorts = { vote: 8080, result: 8081, worker: 8082 } as const
+// Until test/cluster/support/CrossChecks.ts imports it from ConfigKeys.ts, where it lives.
+export { defaultPorts } from "./ConfigKeys.ts"
