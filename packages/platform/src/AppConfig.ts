@@ -1,72 +1,84 @@
-import { defaultPoll, InvalidConfig, Poll, type PollOption, parsePollOptions } from "@voting/domain"
-import { Effect, type LogLevel, Option, Redacted } from "effect"
-import type { ConfigKey } from "./ConfigKeys.ts"
+import { defaultPoll, InvalidConfig, Poll, PollOption, parsePollOptions } from "@voting/domain"
+import { Effect, type LogLevel, Option, Redacted, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import { type ConfigKey, defaultPorts } from "./ConfigKeys.ts"
 import { ConfigSources } from "./ConfigSources.ts"
-import { defaultPorts } from "./HealthPaths.ts"
-
-/** Parses a raw value, or says in words what is wrong with it. */
-type Parser<A> = (raw: string) => A | ParseProblem
-
-class ParseProblem {
-  readonly problem: string
-  constructor(problem: string) {
-    this.problem = problem
-  }
-}
-const problem = (text: string) => new ParseProblem(text)
 
 /**
- * Reads one key through the configured sources. Secret keys never echo their
- * value into the error.
+ * How one key's value, always read as a string, becomes what the app uses.
+ * Every way it can be refused carries a message saying in words what is wrong,
+ * without repeating a secret: that message is the problem in the one line
+ * `config KEY (place): problem`.
  */
-const read = <A>(key: ConfigKey, parse: Parser<A>, fallback: Option.Option<A>) =>
-  Effect.gen(function* () {
-    const sources = yield* ConfigSources
-    const found = yield* sources.lookup(key)
-    if (Option.isNone(found)) {
-      if (Option.isSome(fallback)) return fallback.value
-      return yield* new InvalidConfig({ key, source: sources.describe(key), problem: "is missing" })
-    }
-    const parsed = parse(found.value.value)
-    if (parsed instanceof ParseProblem) {
-      return yield* new InvalidConfig({ key, source: found.value.source, problem: parsed.problem })
-    }
-    return parsed
-  })
+export type ValueCodec<A> = Schema.Codec<A, string>
 
-const optional = <A>(key: ConfigKey, parse: Parser<A>) =>
+/** A check on the raw string: passes, or fails with the message `problem` gives. */
+const refuse = (problem: (raw: string) => string | undefined) =>
+  Schema.makeFilter<string>((raw) => problem(raw) ?? true, undefined, true)
+
+/**
+ * Words for the first way a value was refused: a check's own message, never
+ * the checked value (a check without one would say "Expected <check>, got
+ * <value>", and the value may be a secret).
+ */
+const problems = SchemaIssue.makeFormatterStandardSchemaV1({
+  checkHook: (filter) => SchemaIssue.defaultCheckHook(filter) ?? "is not valid"
+})
+const problemOf = (issue: SchemaIssue.Issue): string => problems(issue).issues[0]?.message ?? "is not valid"
+
+/**
+ * Decodes a value found at `source` (as "file /dir/KEY" or "environment
+ * variable KEY") with a key's codec; a refusal names the key, the place and
+ * the problem.
+ */
+export const decodeValue =
+  <A>(codec: ValueCodec<A>, key: string, source: string) =>
+  (raw: string): Effect.Effect<A, InvalidConfig> =>
+    Schema.decodeEffect(codec)(raw).pipe(
+      Effect.mapError((error) => new InvalidConfig({ key, source, problem: problemOf(error.issue) }))
+    )
+
+/** Reads one key through the configured sources: its value decoded, or None when no source has it. */
+const optional = <A>(key: ConfigKey, codec: ValueCodec<A>) =>
   Effect.gen(function* () {
     const sources = yield* ConfigSources
     const found = yield* sources.lookup(key)
     if (Option.isNone(found)) return Option.none<A>()
-    const parsed = parse(found.value.value)
-    if (parsed instanceof ParseProblem) {
-      return yield* new InvalidConfig({ key, source: found.value.source, problem: parsed.problem })
-    }
-    return Option.some(parsed)
+    return Option.some(yield* decodeValue(codec, key, found.value.source)(found.value.value))
   })
 
-const asPort: Parser<number> = (raw) => {
-  const port = Number(raw)
-  return /^\d{1,5}$/.test(raw) && port > 0 && port < 65536
-    ? port
-    : problem(`"${raw.slice(0, 20)}" is not a port number (1-65535)`)
-}
+/** Reads one key through the configured sources, or `fallback` when no source has it. */
+const read = <A>(key: ConfigKey, codec: ValueCodec<A>, fallback: A) =>
+  Effect.map(
+    optional(key, codec),
+    Option.getOrElse(() => fallback)
+  )
 
-const asNonEmpty: Parser<string> = (raw) => (raw.length > 0 ? raw : problem("is empty"))
+/** A TCP port, 1-65535, written in decimal digits only. */
+export const PortNumber: ValueCodec<number> = Schema.String.check(
+  refuse((raw) =>
+    /^\d{1,5}$/.test(raw) && Number(raw) > 0 && Number(raw) < 65536
+      ? undefined
+      : `"${raw.slice(0, 20)}" is not a port number (1-65535)`
+  )
+).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
 
-const asUrl =
-  (protocols: ReadonlyArray<string>, secret: boolean): Parser<URL> =>
-  (raw) => {
-    const shown = secret ? "the value" : `"${raw.slice(0, 60)}"`
-    if (!URL.canParse(raw)) return problem(`${shown} is not a URL`)
-    const url = new URL(raw)
-    return protocols.includes(url.protocol) ? url : problem(`${shown} must start with ${protocols.join(" or ")}//`)
-  }
+const NonEmpty: ValueCodec<string> = Schema.String.check(Schema.isMinLength(1, { message: "is empty" }))
+
+/**
+ * A URL of one of `protocols`. A URL can carry a password, so a refusal calls
+ * it "the value" and never shows it.
+ */
+const UrlOf = (protocols: ReadonlyArray<string>): ValueCodec<URL> =>
+  Schema.String.check(
+    refuse((raw) => (URL.canParse(raw) ? undefined : "the value is not a URL")),
+    refuse((raw) =>
+      protocols.includes(new URL(raw).protocol) ? undefined : `the value must start with ${protocols.join(" or ")}//`
+    )
+  ).pipe(Schema.decodeTo(Schema.URL, SchemaTransformation.urlFromString))
 
 export type Component = keyof typeof defaultPorts
 
-export const portConfig = (component: Component) => read("PORT", asPort, Option.some(defaultPorts[component]))
+export const portConfig = (component: Component) => read("PORT", PortNumber, defaultPorts[component])
 
 /**
  * MANAGEMENT_PORT, when set: the port that serves /livez, /readyz and /metrics
@@ -74,38 +86,54 @@ export const portConfig = (component: Component) => read("PORT", asPort, Option.
  * them. Given the component's PORT, a value equal to it is refused.
  */
 export const managementPortConfig = (port?: number) =>
-  optional("MANAGEMENT_PORT", (raw) => {
-    const parsed = asPort(raw)
-    return parsed === port ? problem(`${parsed} is also PORT; MANAGEMENT_PORT must differ from PORT`) : parsed
-  })
+  optional(
+    "MANAGEMENT_PORT",
+    PortNumber.check(
+      Schema.makeFilter((managementPort) =>
+        managementPort === port ? `${managementPort} is also PORT; MANAGEMENT_PORT must differ from PORT` : true
+      )
+    )
+  )
 
 const logLevels = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const satisfies Record<
   string,
   LogLevel.LogLevel
 >
+type LogLevelName = keyof typeof logLevels
 
-export const logLevelConfig = read(
-  "LOG_LEVEL",
-  (raw): LogLevel.LogLevel | ParseProblem =>
-    logLevels[raw.toLowerCase() as keyof typeof logLevels] ??
-    problem(`"${raw.slice(0, 20)}" is not one of debug, info, warn, error`),
-  Option.some<LogLevel.LogLevel>("Info")
+/** One of debug, info, warn, error, in any case. */
+const LogLevelName: ValueCodec<LogLevel.LogLevel> = Schema.String.check(
+  refuse((raw) =>
+    Object.hasOwn(logLevels, raw.toLowerCase())
+      ? undefined
+      : `"${raw.slice(0, 20)}" is not one of debug, info, warn, error`
+  )
+).pipe(
+  Schema.decodeTo(
+    Schema.Literals(Object.values(logLevels)),
+    SchemaTransformation.transform({
+      decode: (raw) => logLevels[raw.toLowerCase() as LogLevelName],
+      encode: (level) => level.toLowerCase()
+    })
+  )
 )
+
+export const logLevelConfig = read("LOG_LEVEL", LogLevelName, "Info")
 
 /** How to reach Redis: a URL, or a host and port. */
 export const redisConfig = Effect.gen(function* () {
-  const url = yield* optional("REDIS_URL", asUrl(["redis:", "rediss:"], true))
+  const url = yield* optional("REDIS_URL", UrlOf(["redis:", "rediss:"]))
   if (Option.isSome(url)) return { url: Redacted.make(url.value.href) }
-  const host = yield* optional("REDIS_HOST", asNonEmpty)
-  const port = yield* read("REDIS_PORT", asPort, Option.some(6379))
+  const host = yield* optional("REDIS_HOST", NonEmpty)
+  const port = yield* read("REDIS_PORT", PortNumber, 6379)
   return { url: Redacted.make(`redis://${Option.getOrElse(host, () => "127.0.0.1")}:${port}`) }
 })
 
 /** The key prefix for everything this app keeps in Redis; lets runs share a server. */
 export const redisKeyPrefixConfig = read(
   "REDIS_KEY_PREFIX",
-  (raw) => (/^[A-Za-z0-9:_-]{1,64}$/.test(raw) ? raw : problem("must be 1-64 of A-Z a-z 0-9 : _ -")),
-  Option.some("voting:")
+  Schema.String.check(Schema.isPattern(/^[A-Za-z0-9:_-]{1,64}$/, { message: "must be 1-64 of A-Z a-z 0-9 : _ -" })),
+  "voting:"
 )
 
 export interface PostgresSettings {
@@ -123,15 +151,15 @@ export const defaultDatabaseUrl = "postgres://postgres@127.0.0.1:5432/postgres"
 /** How to reach PostgreSQL: DATABASE_URL, or POSTGRES_* keys with the password from the Secret. */
 export const postgresConfig: Effect.Effect<PostgresSettings, InvalidConfig, ConfigSources> = Effect.gen(function* () {
   const sources = yield* ConfigSources
-  const url = yield* optional("DATABASE_URL", asUrl(["postgres:", "postgresql:"], true))
+  const url = yield* optional("DATABASE_URL", UrlOf(["postgres:", "postgresql:"]))
   if (Option.isSome(url)) return { url: Redacted.make(url.value.href) }
-  const host = yield* optional("POSTGRES_HOST", asNonEmpty)
+  const host = yield* optional("POSTGRES_HOST", NonEmpty)
   if (Option.isNone(host)) return { url: Redacted.make(defaultDatabaseUrl) }
-  const port = yield* read("POSTGRES_PORT", asPort, Option.some(5432))
-  const database = yield* read("POSTGRES_DB", asNonEmpty, Option.some("postgres"))
-  const username = yield* read("POSTGRES_USER", asNonEmpty, Option.some("postgres"))
+  const port = yield* read("POSTGRES_PORT", PortNumber, 5432)
+  const database = yield* read("POSTGRES_DB", NonEmpty, "postgres")
+  const username = yield* read("POSTGRES_USER", NonEmpty, "postgres")
   // Checked once at start so a missing secret stops the component with a clear line.
-  const initialPassword = yield* optional("POSTGRES_PASSWORD", asNonEmpty)
+  const initialPassword = yield* optional("POSTGRES_PASSWORD", NonEmpty)
   const password = sources.lookup("POSTGRES_PASSWORD").pipe(
     Effect.map((found) =>
       Redacted.make(
@@ -152,20 +180,32 @@ export const postgresConfig: Effect.Effect<PostgresSettings, InvalidConfig, Conf
   }
 })
 
+/** `id=Label` pairs separated by commas, e.g. `a=Cats,b=Dogs`: 2 to 8 options with distinct ids. */
+const PollOptionList = Schema.Array(PollOption)
+const PollOptions = Schema.String.pipe(
+  Schema.decodeTo(
+    PollOptionList,
+    SchemaTransformation.transformEffect<typeof PollOptionList.Encoded, string>({
+      decode: (raw) => {
+        const parsed = parsePollOptions(raw)
+        return typeof parsed === "string"
+          ? Effect.fail(new SchemaIssue.InvalidValue({ message: parsed }))
+          : Effect.succeed(parsed)
+      },
+      encode: (options) => Effect.succeed(options.map((option) => `${option.id}=${option.label}`).join(","))
+    })
+  )
+)
+
+const defaultPollOptions = Schema.decodeSync(PollOptions)(defaultPoll.options)
+
 /** The poll as configured now: title and options. */
 export const pollConfig = Effect.gen(function* () {
   const title = yield* read(
     "POLL_TITLE",
-    (raw) => (raw.length >= 1 && raw.length <= 200 ? raw : problem("must be 1 to 200 characters")),
-    Option.some(defaultPoll.title)
+    Schema.String.check(Schema.isBetweenLength(1, 200, { message: "must be 1 to 200 characters" })),
+    defaultPoll.title
   )
-  const options = yield* read("POLL_OPTIONS", asPollOptions, Option.some(defaultPollOptions))
+  const options = yield* read("POLL_OPTIONS", PollOptions, defaultPollOptions)
   return new Poll({ title, options })
 })
-
-const asPollOptions: Parser<ReadonlyArray<PollOption>> = (raw) => {
-  const parsed = parsePollOptions(raw)
-  return typeof parsed === "string" ? problem(parsed) : parsed
-}
-
-const defaultPollOptions = asPollOptions(defaultPoll.options) as ReadonlyArray<PollOption>

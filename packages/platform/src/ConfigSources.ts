@@ -20,7 +20,7 @@ interface NamedProvider {
  * CONFIG_DIR (a mounted ConfigMap), then in SECRETS_DIR (a mounted Secret), then
  * the environment. Files are read on every lookup, so a changed file is seen at
  * once and a rotated secret is used for the next connection. An empty file is
- * a value (an empty one, which the key's parser refuses), not a missing key:
+ * a value (an empty one, which the key's codec refuses), not a missing key:
  * a ConfigMap entry left blank must stop the component, not fall back silently.
  */
 export class ConfigSources extends Context.Service<

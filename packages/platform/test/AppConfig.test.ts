@@ -2,8 +2,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
-import { logLevelConfig, pollConfig, portConfig, postgresConfig, redisConfig } from "../src/AppConfig.ts"
+import { Effect, Option, Redacted } from "effect"
+import {
+  logLevelConfig,
+  managementPortConfig,
+  pollConfig,
+  portConfig,
+  postgresConfig,
+  redisConfig,
+  redisKeyPrefixConfig
+} from "../src/AppConfig.ts"
 import { ConfigSources } from "../src/ConfigSources.ts"
 
 /** A config dir and a secrets dir holding these files, removed after the test. */
@@ -101,6 +109,65 @@ describe("configuration", () => {
       assert.strictEqual(Redacted.value(yield* settings.password!), "first")
       writeFileSync(join(secretsDir, "POSTGRES_PASSWORD"), "rotated\n")
       assert.strictEqual(Redacted.value(yield* settings.password!), "rotated")
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("says what is wrong with each key, in words that never repeat a secret", () =>
+    Effect.gen(function* () {
+      const { sources, configDir } = yield* withDirs(
+        { config: { POLL_OPTIONS: "a=Cats,a=Dogs", POSTGRES_USER: "" } },
+        {
+          PORT: "65536",
+          LOG_LEVEL: "Constructor",
+          REDIS_URL: "http://user:hunter2@127.0.0.1:6379",
+          REDIS_KEY_PREFIX: "my prefix",
+          POSTGRES_HOST: "db",
+          POLL_TITLE: "x".repeat(201)
+        }
+      )
+      const messageOf = <A>(config: Effect.Effect<A, { readonly message: string }, ConfigSources>) =>
+        config.pipe(
+          Effect.provide(sources),
+          Effect.flip,
+          Effect.map((error) => error.message)
+        )
+      assert.deepStrictEqual(
+        [
+          yield* messageOf(portConfig("worker")),
+          yield* messageOf(logLevelConfig),
+          yield* messageOf(redisConfig),
+          yield* messageOf(redisKeyPrefixConfig),
+          yield* messageOf(postgresConfig),
+          yield* messageOf(pollConfig)
+        ],
+        [
+          'config PORT (environment variable PORT): "65536" is not a port number (1-65535)',
+          'config LOG_LEVEL (environment variable LOG_LEVEL): "Constructor" is not one of debug, info, warn, error',
+          "config REDIS_URL (environment variable REDIS_URL): the value must start with redis: or rediss://",
+          "config REDIS_KEY_PREFIX (environment variable REDIS_KEY_PREFIX): must be 1-64 of A-Z a-z 0-9 : _ -",
+          `config POSTGRES_USER (file ${configDir}/POSTGRES_USER): is empty`,
+          "config POLL_TITLE (environment variable POLL_TITLE): must be 1 to 200 characters"
+        ]
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("refuses a MANAGEMENT_PORT that is malformed or equal to PORT, and reads it as absent when unset", () =>
+    Effect.gen(function* () {
+      const { sources, configDir } = yield* withDirs({ config: { MANAGEMENT_PORT: "8081" } })
+      const equal = yield* managementPortConfig(8081).pipe(Effect.provide(sources), Effect.flip)
+      assert.strictEqual(
+        equal.message,
+        `config MANAGEMENT_PORT (file ${configDir}/MANAGEMENT_PORT): 8081 is also PORT; MANAGEMENT_PORT must differ from PORT`
+      )
+      assert.deepStrictEqual(yield* managementPortConfig(8080).pipe(Effect.provide(sources)), Option.some(8081))
+      const { sources: malformed } = yield* withDirs({}, { MANAGEMENT_PORT: "9090x" })
+      assert.strictEqual(
+        (yield* managementPortConfig().pipe(Effect.provide(malformed), Effect.flip)).message,
+        'config MANAGEMENT_PORT (environment variable MANAGEMENT_PORT): "9090x" is not a port number (1-65535)'
+      )
+      const { sources: unset } = yield* withDirs({})
+      assert.deepStrictEqual(yield* managementPortConfig(8080).pipe(Effect.provide(unset)), Option.none())
     }).pipe(Effect.scoped)
   )
 })
