@@ -1,5 +1,6 @@
 import { resolve } from "node:path"
 import { InvalidConfig } from "@voting/domain"
+import { decodeValue, defaultPorts, PortNumber } from "@voting/platform"
 import { Effect } from "effect"
 
 /**
@@ -13,20 +14,20 @@ export interface StandaloneSettings {
   readonly resultPort: number
 }
 
-export const standaloneDefaults = { dataDir: ".data", votePort: 8080, resultPort: 8081 } as const
+/** The pages default to the vote and result components' own ports. */
+export const standaloneDefaults = {
+  dataDir: ".data",
+  votePort: defaultPorts.vote,
+  resultPort: defaultPorts.result
+} as const
 
-const port = (key: string, fallback: number, env: Record<string, string | undefined>) =>
-  Effect.gen(function* () {
-    const raw = env[key]
-    if (raw === undefined || raw === "") return fallback
-    const value = Number(raw)
-    if (/^\d{1,5}$/.test(raw) && value > 0 && value < 65536) return value
-    return yield* new InvalidConfig({
-      key,
-      source: `environment variable ${key}`,
-      problem: `"${raw.slice(0, 20)}" is not a port number (1-65535)`
-    })
-  })
+/** A port from the environment, read as the components read PORT; unset or empty means `fallback`. */
+const port = (key: string, fallback: number, env: Record<string, string | undefined>) => {
+  const raw = env[key]
+  return raw === undefined || raw === ""
+    ? Effect.succeed(fallback)
+    : decodeValue(PortNumber, key, `environment variable ${key}`)(raw)
+}
 
 export const standaloneSettings = (env: Record<string, string | undefined> = process.env) =>
   Effect.gen(function* () {
