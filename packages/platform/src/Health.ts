@@ -3,6 +3,11 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { healthPaths } from "./HealthPaths.ts"
 
+/** What a failed readiness check fails with: anything that says what is wrong. */
+export interface CheckFailure {
+  readonly message: string
+}
+
 /** How long one dependency check may take before the component counts as not ready. */
 const checkTimeout = Duration.seconds(2)
 
@@ -14,7 +19,8 @@ const checkTimeout = Duration.seconds(2)
 export class Health extends Context.Service<
   Health,
   {
-    readonly addCheck: (name: string, check: Effect.Effect<unknown, unknown>) => Effect.Effect<void>
+    /** A check fails with an error whose message says what is wrong; that message is its status. */
+    readonly addCheck: (name: string, check: Effect.Effect<unknown, CheckFailure>) => Effect.Effect<void>
     readonly readiness: Effect.Effect<{ readonly ready: boolean; readonly checks: Record<string, string> }>
     readonly beginShutdown: Effect.Effect<void>
     readonly stopping: Deferred.Deferred<void>
@@ -23,14 +29,14 @@ export class Health extends Context.Service<
   static readonly layer = Layer.effect(
     Health,
     Effect.gen(function* () {
-      const checks = yield* Ref.make<ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]>>([])
+      const checks = yield* Ref.make<ReadonlyArray<readonly [string, Effect.Effect<unknown, CheckFailure>]>>([])
       const stopping = yield* Deferred.make<void>()
-      const runCheck = ([name, check]: readonly [string, Effect.Effect<unknown, unknown>]) =>
+      const runCheck = ([name, check]: readonly [string, Effect.Effect<unknown, CheckFailure>]) =>
         check.pipe(
           Effect.timeout(checkTimeout),
           Effect.match({
             onSuccess: () => [name, "ok"] as const,
-            onFailure: (error) => [name, describe(error)] as const
+            onFailure: (error) => [name, error.message] as const
           })
         )
       return Health.of({
@@ -45,13 +51,6 @@ export class Health extends Context.Service<
       })
     })
   )
-}
-
-const describe = (error: unknown): string => {
-  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
-    return error.message
-  }
-  return String(error)
 }
 
 /** `/livez`, `/readyz` and `/metrics`, served by every component. */

@@ -1,5 +1,6 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Duration, Effect, Exit, Layer } from "effect"
+import { HttpServerError } from "effect/http"
 import { ConfigSources } from "./ConfigSources.ts"
 import { Health } from "./Health.ts"
 import { LoggingLayer } from "./Logging.ts"
@@ -27,17 +28,14 @@ const reportFatal = (component: string, message: string) =>
     process.exitCode = 1
   })
 
-/** The first non-empty message down an error's cause chain (a failed listen says why only in its cause). */
+/**
+ * What stopped the component, in one line. A failed listen (ServeError) says
+ * why only in its cause: the port and EADDRINUSE.
+ */
 const describeFailure = (error: unknown): string => {
-  for (let current: unknown = error; current !== undefined; ) {
-    if (current instanceof Error) {
-      if (current.message.length > 0) return current.message
-      current = current.cause
-    } else {
-      return String(current)
-    }
-  }
-  return "failed to start"
+  const reported = error instanceof HttpServerError.ServeError ? error.cause : error
+  const message = reported instanceof Error ? reported.message : String(reported)
+  return message.length > 0 ? message : "failed to start"
 }
 
 /**

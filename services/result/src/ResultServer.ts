@@ -1,11 +1,18 @@
 import { Health, LivePoll, PostgresConnection, serveHttp, servePorts } from "@voting/platform"
 import { PgVoteStore, VoteStore } from "@voting/store"
 import { assetRoutes } from "@voting/web"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { ResultPageRoute } from "./ResultRoutes.ts"
 import { ResultsApiRoutes } from "./ResultsApi.ts"
 import { ResultsFeed } from "./ResultsFeed.ts"
 import { ResultsStreamRoute } from "./ResultsStream.ts"
+
+/** What the change-feed check says while the feed is down: the page's counts may be stale. */
+class NotListening extends Schema.TaggedError<NotListening>()("NotListening", {}) {
+  override get message(): string {
+    return "not listening for changes"
+  }
+}
 
 const ResultRoutes = Layer.mergeAll(
   ResultPageRoute,
@@ -32,7 +39,7 @@ export const ResultApp = (options: { readonly port?: number } = {}) =>
             yield* health.addCheck("store", store.ping)
             yield* health.addCheck(
               "change-feed",
-              Effect.flatMap(feed.listening, (up) => (up ? Effect.void : Effect.fail("not listening for changes")))
+              Effect.flatMap(feed.listening, (up) => (up ? Effect.void : Effect.fail(new NotListening())))
             )
           })
         )
