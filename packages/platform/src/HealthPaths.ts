@@ -4,6 +4,3 @@ export const healthPaths = {
   ready: "/readyz",
   metrics: "/metrics"
 } as const
-
-// Until test/cluster/support/CrossChecks.ts imports it from ConfigKeys.ts, where it lives.
-export { defaultPorts } from "./ConfigKeys.ts"

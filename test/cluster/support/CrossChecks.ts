@@ -3,8 +3,8 @@
  * in what the Tiltfile applies (Traefik, the dev Secrets, manifests/dev), and
  * the manifests agree with what the services read and serve.
  */
-import { configKeys, secretKeys } from "../../../packages/platform/src/ConfigKeys.ts"
-import { defaultPorts, healthPaths } from "../../../packages/platform/src/HealthPaths.ts"
+import { configKeys, defaultPorts, secretKeys } from "../../../packages/platform/src/ConfigKeys.ts"
+import { healthPaths } from "../../../packages/platform/src/HealthPaths.ts"
 import type { ClusterModel } from "./ClusterModel.ts"
 import {
   type Container,

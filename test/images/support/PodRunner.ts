@@ -326,7 +326,11 @@ export const startPod = async (
         timeoutMs: options.initTimeoutMs ?? 120_000
       })
       if (result.code !== 0) {
-        throw new Error(`${pod}: init container ${init.name} exited ${result.code}\n${result.stdout}${result.stderr}`)
+        const how =
+          result.code === null
+            ? `did not finish within ${(options.initTimeoutMs ?? 120_000) / 1_000} s`
+            : `exited ${result.code}`
+        throw new Error(`${pod}: init container ${init.name} ${how}\n${result.stdout}${result.stderr}`)
       }
     }
     const containerIds: Record<string, string> = {}
