@@ -10,26 +10,6 @@ export class UnknownOption extends Schema.TaggedError<UnknownOption>()("UnknownO
   }
 }
 
-/** The queue could not take or give a vote; the caller may retry. */
-export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()("QueueUnavailable", {
-  operation: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `queue unavailable during ${this.operation}: ${this.reason}`
-  }
-}
-
-/** The database could not be read or written; the caller may retry. */
-export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
-  operation: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `store unavailable during ${this.operation}: ${this.reason}`
-  }
-}
-
 /** A queue entry that is not a valid vote; it goes to the dead-letter stream. */
 export class MalformedMessage extends Schema.TaggedError<MalformedMessage>()("MalformedMessage", {
   entryId: Schema.String,

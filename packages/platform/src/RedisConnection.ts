@@ -1,39 +1,59 @@
 import { Context, Duration, Effect, Layer, Redacted, Schema, type Scope } from "effect"
-import { Redis } from "ioredis"
+import { Redis, ReplyError } from "ioredis"
 import { redisConfig, redisKeyPrefixConfig } from "./AppConfig.ts"
 
 /**
- * A failed Redis command. `retryable` says whether the same command may
- * succeed later (the server was unreachable, loading or busy) or never will
- * (a wrong type, a syntax error).
+ * The error code of a reply Redis refused a command with: the first word of
+ * ioredis's ReplyError (WRONGTYPE, NOGROUP, BUSYGROUP, ...). Undefined for
+ * anything that is not a reply, such as a connection that failed.
+ */
+export const replyErrorCode = (error: unknown): string | undefined =>
+  error instanceof ReplyError ? (error as Error).message.split(" ", 1)[0] : undefined
+
+/** Replies after which the same command will fail again. */
+const permanentCodes: ReadonlySet<string> = new Set([
+  "WRONGTYPE",
+  "ERR",
+  "NOSCRIPT",
+  "NOPERM",
+  "NOAUTH",
+  "WRONGPASS",
+  "EXECABORT"
+])
+
+/** Connection trouble and server states that pass are worth retrying; reply errors are not. */
+export const isRetryable = (error: unknown): boolean => {
+  const code = replyErrorCode(error)
+  return code === undefined || !permanentCodes.has(code)
+}
+
+/**
+ * A failed Redis command, with what ioredis failed with as its cause.
+ * `retryable` says whether the same command may succeed later (the server was
+ * unreachable, loading or busy) or never will (a wrong type, a syntax error).
  */
 export class RedisError extends Schema.TaggedError<RedisError>()("RedisError", {
   operation: Schema.String,
-  reason: Schema.String,
-  retryable: Schema.Boolean
+  cause: Schema.Defect()
 }) {
+  /** The Redis error code of the reply (see replyErrorCode); undefined when there was no reply. */
+  get code(): string | undefined {
+    return replyErrorCode(this.cause)
+  }
+
+  get retryable(): boolean {
+    return isRetryable(this.cause)
+  }
+
   override get message(): string {
-    return `redis ${this.operation} failed: ${this.reason}`
+    return `redis ${this.operation} failed: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
   }
 }
 
 /** How long a component waits for Redis at start before it starts anyway and reports unready. */
 const initialConnectTimeout = Duration.seconds(3)
 
-const permanentReplies = /^(WRONGTYPE|ERR|NOSCRIPT|NOPERM|NOAUTH|WRONGPASS|EXECABORT)\b/
-
-/** Connection trouble and server states that pass are worth retrying; reply errors are not. */
-export const isRetryable = (error: unknown): boolean => {
-  const text = error instanceof Error ? error.message : String(error)
-  return !permanentReplies.test(text)
-}
-
-export const toRedisError = (operation: string) => (error: unknown) =>
-  new RedisError({
-    operation,
-    reason: error instanceof Error ? error.message : String(error),
-    retryable: isRetryable(error)
-  })
+export const toRedisError = (operation: string) => (cause: unknown) => new RedisError({ operation, cause })
 
 export interface RedisOptions {
   readonly url: Redacted.Redacted<string>

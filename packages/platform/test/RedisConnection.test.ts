@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
+import { ReplyError } from "ioredis"
 import { isRetryable, RedisConnection, toRedisError } from "../src/RedisConnection.ts"
 
 describe("Redis errors", () => {
@@ -13,8 +14,8 @@ describe("Redis errors", () => {
     ["ERR syntax error", false],
     ["NOPERM this user has no permissions to run the 'xadd' command", false]
   ])("%s → retryable: %s", (message, retryable) => {
-    assert.strictEqual(isRetryable(new Error(message)), retryable)
-    const error = toRedisError("XADD")(new Error(message))
+    assert.strictEqual(isRetryable(new ReplyError(message)), retryable)
+    const error = toRedisError("XADD")(new ReplyError(message))
     assert.strictEqual(error.retryable, retryable)
     assert.strictEqual(error.message, `redis XADD failed: ${message}`)
   })

@@ -1,6 +1,7 @@
 import type { EntryId, VoteMessage } from "@voting/domain"
-import { Clock, Duration, Effect, Latch, Layer } from "effect"
-import { type Delivery, deadLetterPayloadLimit, VoteQueue } from "./VoteQueue.ts"
+import { Clock, Duration, Effect, Latch } from "effect"
+import { deadLetterPayload } from "./DeadLetter.ts"
+import type { Delivery, VoteQueue } from "./VoteQueue.ts"
 
 interface Pending {
   readonly consumer: string
@@ -8,87 +9,83 @@ interface Pending {
 }
 
 /**
- * The queue inside the process: the same semantics as the Redis stream
- * (ids that only grow, a pending list, reclaim after idleness, dead letters),
- * for unit tests and for `npm start` without Redis. It lives as long as the
- * process does.
+ * The queue inside the process (VoteQueue.layerMemory): the same semantics as
+ * the Redis stream (ids that only grow, a pending list, reclaim after
+ * idleness, dead letters), for unit tests and for `npm start` without Redis.
+ * It lives as long as the process does.
  */
-export const MemoryVoteQueue = {
-  make: Effect.gen(function* () {
-    const entries = new Map<EntryId, Delivery>()
-    const undelivered: Array<EntryId> = []
-    const pending = new Map<EntryId, Pending>()
-    const deadLetters: Array<{ readonly entry: EntryId; readonly reason: string; readonly payload: string }> = []
-    let lastMs = 0
-    let lastSeq = 0
-    // Opened on every enqueue, so a consumer waiting in `receive` wakes at once.
-    const arrived = yield* Latch.make(false)
+export const makeMemoryVoteQueue: Effect.Effect<VoteQueue["Service"]> = Effect.gen(function* () {
+  const entries = new Map<EntryId, Delivery>()
+  const undelivered: Array<EntryId> = []
+  const pending = new Map<EntryId, Pending>()
+  const deadLetters: Array<{ readonly entry: EntryId; readonly reason: string; readonly payload: string }> = []
+  let lastMs = 0
+  let lastSeq = 0
+  // Opened on every enqueue, so a consumer waiting in `receive` wakes at once.
+  const arrived = yield* Latch.make(false)
 
-    const nextId = (now: number): EntryId => {
-      if (now > lastMs) {
-        lastMs = now
-        lastSeq = 0
-      } else {
-        lastSeq += 1
-      }
-      return `${lastMs}-${lastSeq}` as EntryId
+  const nextId = (now: number): EntryId => {
+    if (now > lastMs) {
+      lastMs = now
+      lastSeq = 0
+    } else {
+      lastSeq += 1
     }
-
-    const take = (consumer: string, count: number, now: number): ReadonlyArray<Delivery> => {
-      const ids = undelivered.splice(0, count)
-      for (const id of ids) pending.set(id, { consumer, deliveredAt: now })
-      return ids.map((id) => entries.get(id) as Delivery)
-    }
-
-    const remove = (id: EntryId) => {
-      entries.delete(id)
-      pending.delete(id)
-    }
-
-    return VoteQueue.of({
-      enqueue: (message: VoteMessage) =>
-        Effect.gen(function* () {
-          const id = nextId(yield* Clock.currentTimeMillis)
-          entries.set(id, { id, fields: { voter: message.voter, option: message.option, at: message.at } })
-          undelivered.push(id)
-          yield* arrived.open
-          return id
-        }),
-      receive: ({ consumer, count, block }) =>
-        Effect.gen(function* () {
-          yield* arrived.close
-          if (undelivered.length === 0) yield* arrived.await.pipe(Effect.timeoutOption(block))
-          return take(consumer, count, yield* Clock.currentTimeMillis)
-        }),
-      reclaim: ({ consumer, count, minIdle }) =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
-          const idleBefore = now - Duration.toMillis(minIdle)
-          const claimed: Array<Delivery> = []
-          for (const [id, owner] of pending) {
-            if (claimed.length >= count) break
-            if (owner.deliveredAt <= idleBefore) {
-              pending.set(id, { consumer, deliveredAt: now })
-              claimed.push(entries.get(id) as Delivery)
-            }
-          }
-          return claimed
-        }),
-      acknowledge: (ids) => Effect.sync(() => ids.forEach(remove)),
-      deadLetter: (delivery, reason) =>
-        Effect.sync(() => {
-          deadLetters.push({
-            entry: delivery.id,
-            reason,
-            payload: JSON.stringify(delivery.fields).slice(0, deadLetterPayloadLimit)
-          })
-          remove(delivery.id)
-        }),
-      depth: Effect.sync(() => ({ entries: entries.size, pending: pending.size, deadLetters: deadLetters.length })),
-      ping: Effect.void
-    })
-  }),
-  get layer() {
-    return Layer.effect(VoteQueue, MemoryVoteQueue.make)
+    return `${lastMs}-${lastSeq}` as EntryId
   }
-}
+
+  const take = (consumer: string, count: number, now: number): ReadonlyArray<Delivery> => {
+    const ids = undelivered.splice(0, count)
+    for (const id of ids) pending.set(id, { consumer, deliveredAt: now })
+    return ids.map((id) => entries.get(id) as Delivery)
+  }
+
+  const remove = (id: EntryId) => {
+    entries.delete(id)
+    pending.delete(id)
+  }
+
+  const queue: VoteQueue["Service"] = {
+    enqueue: (message: VoteMessage) =>
+      Effect.gen(function* () {
+        const id = nextId(yield* Clock.currentTimeMillis)
+        entries.set(id, { id, fields: { voter: message.voter, option: message.option, at: message.at } })
+        undelivered.push(id)
+        yield* arrived.open
+        return id
+      }),
+    receive: ({ consumer, count, block }) =>
+      Effect.gen(function* () {
+        yield* arrived.close
+        if (undelivered.length === 0) yield* arrived.await.pipe(Effect.timeoutOption(block))
+        return take(consumer, count, yield* Clock.currentTimeMillis)
+      }),
+    reclaim: ({ consumer, count, minIdle }) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const idleBefore = now - Duration.toMillis(minIdle)
+        const claimed: Array<Delivery> = []
+        for (const [id, owner] of pending) {
+          if (claimed.length >= count) break
+          if (owner.deliveredAt <= idleBefore) {
+            pending.set(id, { consumer, deliveredAt: now })
+            claimed.push(entries.get(id) as Delivery)
+          }
+        }
+        return claimed
+      }),
+    acknowledge: (ids) => Effect.sync(() => ids.forEach(remove)),
+    deadLetter: (delivery, reason) =>
+      Effect.sync(() => {
+        deadLetters.push({
+          entry: delivery.id,
+          reason,
+          payload: deadLetterPayload(delivery)
+        })
+        remove(delivery.id)
+      }),
+    depth: Effect.sync(() => ({ entries: entries.size, pending: pending.size, deadLetters: deadLetters.length })),
+    ping: Effect.void
+  }
+  return queue
+})

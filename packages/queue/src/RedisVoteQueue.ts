@@ -1,9 +1,11 @@
-import { type EntryId, QueueUnavailable, type VoteMessage } from "@voting/domain"
+import type { EntryId, VoteMessage } from "@voting/domain"
 import { RedisConnection, type RedisError, toRedisError } from "@voting/platform"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect } from "effect"
 import type { Redis } from "ioredis"
+import { deadLetterPayload } from "./DeadLetter.ts"
+import { QueueUnavailable } from "./QueueUnavailable.ts"
 import { makeStreamAppender } from "./StreamAppender.ts"
-import { type Delivery, deadLetterPayloadLimit, VoteQueue } from "./VoteQueue.ts"
+import type { Delivery, VoteQueue } from "./VoteQueue.ts"
 
 export const consumerGroup = "workers"
 const deadLetterMaxLength = 10_000
@@ -16,133 +18,128 @@ const toDelivery = ([id, fields]: StreamEntry): Delivery => {
   return { id: id as EntryId, fields: record }
 }
 
-const unavailable = (error: RedisError) => new QueueUnavailable({ operation: error.operation, reason: error.reason })
+/** The port's error keeps what ioredis failed with; the operation is the command that failed. */
+const unavailable = (error: RedisError) => new QueueUnavailable({ operation: error.operation, cause: error.cause })
 
 /**
- * The queue on a Redis stream with one consumer group. Acknowledged entries
- * are deleted (XACK and XDEL in one transaction), so the stream holds only
- * work not yet done and its length is the backlog.
+ * The queue on a Redis stream with one consumer group (VoteQueue.layerRedis).
+ * Acknowledged entries are deleted (XACK and XDEL in one transaction), so the
+ * stream holds only work not yet done and its length is the backlog.
  */
-export const RedisVoteQueue = {
-  layer: Layer.effect(
-    VoteQueue,
-    Effect.gen(function* () {
-      const redis = yield* RedisConnection
-      const client = redis.client
-      const streamKey = `${redis.prefix}votes`
-      const deadKey = `${redis.prefix}votes:dead`
-      // A blocking XREADGROUP holds its connection; keep it off the one that serves acks and pings.
-      const blocking = yield* redis.duplicate
+export const makeRedisVoteQueue = Effect.gen(function* () {
+  const redis = yield* RedisConnection
+  const client = redis.client
+  const streamKey = `${redis.prefix}votes`
+  const deadKey = `${redis.prefix}votes:dead`
+  // A blocking XREADGROUP holds its connection; keep it off the one that serves acks and pings.
+  const blocking = yield* redis.duplicate
 
-      const call = <A>(operation: string, f: (client: Redis) => Promise<A>, on: Redis = client) =>
-        Effect.tryPromise({ try: () => f(on), catch: toRedisError(operation) })
+  const call = <A>(operation: string, f: (client: Redis) => Promise<A>, on: Redis = client) =>
+    Effect.tryPromise({ try: () => f(on), catch: toRedisError(operation) })
 
-      // Starting at 0 means votes queued before the first worker ever ran are still delivered.
-      const ensureGroup = call("XGROUP CREATE", (c) =>
-        c.xgroup("CREATE", streamKey, consumerGroup, "0", "MKSTREAM")
-      ).pipe(
-        Effect.catchIf(
-          (error) => error.reason.startsWith("BUSYGROUP"),
-          () => Effect.void
-        ),
-        Effect.asVoid
-      )
-      // A Redis that lost its data (restarted without persistence) lost the group too: recreate it and go on.
-      const withGroup = <A>(effect: Effect.Effect<A, RedisError>) =>
-        effect.pipe(
-          Effect.catchIf(
-            (error) => error.reason.startsWith("NOGROUP"),
-            () => Effect.andThen(ensureGroup, effect)
-          ),
-          Effect.mapError(unavailable)
+  // Starting at 0 means votes queued before the first worker ever ran are still delivered.
+  const ensureGroup = call("XGROUP CREATE", (c) => c.xgroup("CREATE", streamKey, consumerGroup, "0", "MKSTREAM")).pipe(
+    Effect.catchIf(
+      (error) => error.code === "BUSYGROUP",
+      () => Effect.void
+    ),
+    Effect.asVoid
+  )
+  // A Redis that lost its data (restarted without persistence) lost the group too: recreate it and go on.
+  const withGroup = <A>(effect: Effect.Effect<A, RedisError>) =>
+    effect.pipe(
+      Effect.catchIf(
+        (error) => error.code === "NOGROUP",
+        () => Effect.andThen(ensureGroup, effect)
+      ),
+      Effect.mapError(unavailable)
+    )
+
+  yield* ensureGroup.pipe(Effect.ignore)
+
+  const append = makeStreamAppender(client, streamKey)
+  const enqueue = (message: VoteMessage) => Effect.mapError(append(message), unavailable)
+
+  const queue: VoteQueue["Service"] = {
+    enqueue,
+    receive: ({ consumer, count, block }) =>
+      withGroup(
+        call(
+          "XREADGROUP",
+          (c) =>
+            c.xreadgroup(
+              "GROUP",
+              consumerGroup,
+              consumer,
+              "COUNT",
+              count,
+              "BLOCK",
+              Duration.toMillis(block),
+              "STREAMS",
+              streamKey,
+              ">"
+            ) as Promise<Array<[string, Array<StreamEntry>]> | null>,
+          blocking
         )
-
-      yield* ensureGroup.pipe(Effect.ignore)
-
-      const append = makeStreamAppender(client, streamKey)
-      const enqueue = (message: VoteMessage) => Effect.mapError(append(message), unavailable)
-
-      return VoteQueue.of({
-        enqueue,
-        receive: ({ consumer, count, block }) =>
-          withGroup(
-            call(
-              "XREADGROUP",
-              (c) =>
-                c.xreadgroup(
-                  "GROUP",
-                  consumerGroup,
-                  consumer,
-                  "COUNT",
-                  count,
-                  "BLOCK",
-                  Duration.toMillis(block),
-                  "STREAMS",
-                  streamKey,
-                  ">"
-                ) as Promise<Array<[string, Array<StreamEntry>]> | null>,
-              blocking
-            )
-          ).pipe(Effect.map((reply) => (reply?.[0]?.[1] ?? []).map(toDelivery))),
-        reclaim: ({ consumer, count, minIdle }) =>
-          withGroup(
-            call(
-              "XAUTOCLAIM",
-              (c) =>
-                c.xautoclaim(
-                  streamKey,
-                  consumerGroup,
-                  consumer,
-                  Duration.toMillis(minIdle),
-                  "0-0",
-                  "COUNT",
-                  count
-                ) as Promise<[string, Array<StreamEntry>, Array<string>]>
-            )
-          ).pipe(Effect.map(([, entries]) => entries.map(toDelivery))),
-        acknowledge: (ids) =>
-          ids.length === 0
-            ? Effect.void
-            : call("XACK", (c) =>
-                c
-                  .multi()
-                  .xack(streamKey, consumerGroup, ...ids)
-                  .xdel(streamKey, ...ids)
-                  .exec()
-              ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
-        deadLetter: (delivery, reason) =>
-          call("dead-letter", (c) =>
+      ).pipe(Effect.map((reply) => (reply?.[0]?.[1] ?? []).map(toDelivery))),
+    reclaim: ({ consumer, count, minIdle }) =>
+      withGroup(
+        call(
+          "XAUTOCLAIM",
+          (c) =>
+            c.xautoclaim(
+              streamKey,
+              consumerGroup,
+              consumer,
+              Duration.toMillis(minIdle),
+              "0-0",
+              "COUNT",
+              count
+            ) as Promise<[string, Array<StreamEntry>, Array<string>]>
+        )
+      ).pipe(Effect.map(([, entries]) => entries.map(toDelivery))),
+    acknowledge: (ids) =>
+      ids.length === 0
+        ? Effect.void
+        : call("XACK", (c) =>
             c
               .multi()
-              .xadd(
-                deadKey,
-                "MAXLEN",
-                "~",
-                deadLetterMaxLength,
-                "*",
-                "entry",
-                delivery.id,
-                "reason",
-                reason,
-                "payload",
-                JSON.stringify(delivery.fields).slice(0, deadLetterPayloadLimit)
-              )
-              .xack(streamKey, consumerGroup, delivery.id)
-              .xdel(streamKey, delivery.id)
+              .xack(streamKey, consumerGroup, ...ids)
+              .xdel(streamKey, ...ids)
               .exec()
           ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
-        depth: withGroup(
-          call("depth", (c) => c.multi().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()).pipe(
-            Effect.flatMap((replies) => {
-              const failed = replies?.find(([error]) => error !== null)?.[0]
-              if (!replies || failed) return Effect.fail(toRedisError("depth")(failed ?? "transaction aborted"))
-              const [[, entries], [, pending], [, dead]] = replies as [[null, number], [null, [number]], [null, number]]
-              return Effect.succeed({ entries, pending: pending[0], deadLetters: dead })
-            })
+    deadLetter: (delivery, reason) =>
+      call("dead-letter", (c) =>
+        c
+          .multi()
+          .xadd(
+            deadKey,
+            "MAXLEN",
+            "~",
+            deadLetterMaxLength,
+            "*",
+            "entry",
+            delivery.id,
+            "reason",
+            reason,
+            "payload",
+            deadLetterPayload(delivery)
           )
-        ),
-        ping: redis.ping.pipe(Effect.mapError(unavailable))
-      })
-    })
-  )
-}
+          .xack(streamKey, consumerGroup, delivery.id)
+          .xdel(streamKey, delivery.id)
+          .exec()
+      ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
+    depth: withGroup(
+      call("depth", (c) => c.multi().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()).pipe(
+        Effect.flatMap((replies) => {
+          const failed = replies?.find(([error]) => error !== null)?.[0]
+          if (!replies || failed) return Effect.fail(toRedisError("depth")(failed ?? new Error("transaction aborted")))
+          const [[, entries], [, pending], [, dead]] = replies as [[null, number], [null, [number]], [null, number]]
+          return Effect.succeed({ entries, pending: pending[0], deadLetters: dead })
+        })
+      )
+    ),
+    ping: redis.ping.pipe(Effect.mapError(unavailable))
+  }
+  return queue
+})

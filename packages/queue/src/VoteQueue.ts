@@ -1,5 +1,8 @@
-import type { EntryId, QueueUnavailable, VoteMessage } from "@voting/domain"
-import { Context, type Duration, type Effect } from "effect"
+import type { EntryId, VoteMessage } from "@voting/domain"
+import { Context, type Duration, type Effect, Layer } from "effect"
+import { makeMemoryVoteQueue } from "./MemoryVoteQueue.ts"
+import type { QueueUnavailable } from "./QueueUnavailable.ts"
+import { makeRedisVoteQueue } from "./RedisVoteQueue.ts"
 
 /** One entry handed to a consumer: its id and its raw fields, not yet trusted. */
 export interface Delivery {
@@ -44,7 +47,13 @@ export class VoteQueue extends Context.Service<
     readonly depth: Effect.Effect<QueueDepth, QueueUnavailable>
     readonly ping: Effect.Effect<void, QueueUnavailable>
   }
->()("@voting/queue/VoteQueue") {}
+>()("@voting/queue/VoteQueue") {
+  /**
+   * The queue inside the process, for unit tests and for `npm start` without
+   * Redis: each build is a new, empty queue that lives as long as its scope.
+   */
+  static readonly layerMemory = Layer.effect(VoteQueue, makeMemoryVoteQueue)
 
-/** Dead letters keep this much of a payload: enough to see what it was, not enough to hurt. */
-export const deadLetterPayloadLimit = 512
+  /** The queue on a Redis stream with one consumer group, over the RedisConnection it is given. */
+  static readonly layerRedis = Layer.effect(VoteQueue, makeRedisVoteQueue)
+}

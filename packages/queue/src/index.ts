@@ -1,3 +1,5 @@
+export * from "./DeadLetter.ts"
 export * from "./MemoryVoteQueue.ts"
+export * from "./QueueUnavailable.ts"
 export * from "./RedisVoteQueue.ts"
 export * from "./VoteQueue.ts"

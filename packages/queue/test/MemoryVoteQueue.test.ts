@@ -1,4 +1,4 @@
-import { MemoryVoteQueue } from "../src/MemoryVoteQueue.ts"
+import { VoteQueue } from "../src/VoteQueue.ts"
 import { voteQueueContract } from "./VoteQueueContract.ts"
 
-voteQueueContract("MemoryVoteQueue", () => MemoryVoteQueue.layer)
+voteQueueContract("MemoryVoteQueue", () => VoteQueue.layerMemory)

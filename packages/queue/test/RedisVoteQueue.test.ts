@@ -2,12 +2,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { RedisConnection } from "@voting/platform"
 import { TestRedisConnection } from "@voting/test-support/TestRedis"
 import { Duration, Effect, Layer } from "effect"
-import { RedisVoteQueue } from "../src/RedisVoteQueue.ts"
 import { maxVotesPerCall } from "../src/StreamAppender.ts"
 import { VoteQueue } from "../src/VoteQueue.ts"
 import { voteQueueContract } from "./VoteQueueContract.ts"
 
-const layer = () => RedisVoteQueue.layer.pipe(Layer.provideMerge(TestRedisConnection))
+const layer = () => VoteQueue.layerRedis.pipe(Layer.provideMerge(TestRedisConnection))
 
 voteQueueContract("RedisVoteQueue", layer)
 

@@ -1,19 +1,16 @@
 import { PgClient, PgTypes } from "@effect/sql-pg"
-import { entryPosition, StoreUnavailable } from "@voting/domain"
-import { Duration, Effect, Layer, PubSub, Result, Stream } from "effect"
+import { entryPosition } from "@voting/domain"
+import { Cause, Duration, Effect, PubSub, Result, Stream } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { latestPerVoter, VoteStore } from "./VoteStore.ts"
+import { latestPerVoter } from "./LatestPerVoter.ts"
+import { StoreUnavailable } from "./StoreUnavailable.ts"
+import type { VoteStore } from "./VoteStore.ts"
 
 /** The NOTIFY channel a commit that changed votes signals on. */
 export const resultsChannel = "vote_results"
 
-/** PostgreSQL's own words (the innermost cause), which say what actually went wrong. */
-const unavailable = (operation: string) => (error: SqlError.SqlError) => {
-  let innermost: unknown = error
-  while (innermost instanceof Error && innermost.cause instanceof Error) innermost = innermost.cause
-  const reason = innermost instanceof Error && innermost !== error ? innermost.message : error.message
-  return new StoreUnavailable({ operation, reason })
-}
+const unavailable = (operation: string) => (error: SqlError.SqlError) =>
+  new StoreUnavailable({ operation, cause: error })
 
 /**
  * The longest a store call may go unanswered. When PostgreSQL shuts down
@@ -25,15 +22,14 @@ const unavailable = (operation: string) => (error: SqlError.SqlError) => {
  */
 export const storeCallTimeout = Duration.seconds(10)
 
+const noAnswer = `no answer within ${Duration.format(storeCallTimeout)}`
+
 const bounded =
   (operation: string) =>
   <A, R>(effect: Effect.Effect<A, StoreUnavailable, R>): Effect.Effect<A, StoreUnavailable, R> =>
     Effect.timeoutOrElse(effect, {
       duration: storeCallTimeout,
-      orElse: () =>
-        Effect.fail(
-          new StoreUnavailable({ operation, reason: `no answer within ${Duration.format(storeCallTimeout)}` })
-        )
+      orElse: () => Effect.fail(new StoreUnavailable({ operation, cause: new Cause.TimeoutError(noAnswer) }))
     })
 
 /** An array parameter of one declared element type (only an unknown OID fails here, never a value). */
@@ -47,11 +43,11 @@ interface ChangeFeed {
 }
 
 /**
- * The store's SQL over any PostgreSQL SqlClient. A batch is one statement over
- * arrays (`unnest`), so one prepared plan serves every batch size; the tally
- * triggers and the NOTIFY commit with it.
+ * The store's SQL over any PostgreSQL SqlClient, with the change feed it is
+ * given. A batch is one statement over arrays (`unnest`), so one prepared plan
+ * serves every batch size; the tally triggers and the NOTIFY commit with it.
  */
-const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
+const makeSqlVoteStore = (sql: SqlClient.SqlClient, feed: ChangeFeed): VoteStore["Service"] => {
   const record = (batch: Parameters<VoteStore["Service"]["record"]>[0]) => {
     // Sorted by voter so concurrent batches lock rows in the same order.
     const votes = latestPerVoter(batch).sort((a, b) => (a.vote.voterId < b.vote.voterId ? -1 : 1))
@@ -104,7 +100,7 @@ const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
     )
   }
 
-  return VoteStore.of({
+  return {
     record,
     tally: sql<{ option_id: string; votes: bigint | number; updated_at: Date }>`
       SELECT option_id, votes, updated_at FROM option_tallies`.pipe(
@@ -120,49 +116,43 @@ const makeOn = (sql: SqlClient.SqlClient, feed: ChangeFeed) => {
     ),
     changes: feed.changes,
     ping: sql`SELECT 1`.pipe(Effect.asVoid, Effect.mapError(unavailable("ping")), bounded("ping"))
-  })
+  }
 }
 
 /**
- * The store on PostgreSQL. Its change feed is LISTEN on the NOTIFY every
- * changing commit sends, so any number of processes see each other's votes.
+ * The store on PostgreSQL (VoteStore.layerPg). Its change feed is LISTEN on
+ * the NOTIFY every changing commit sends, so any number of processes see each
+ * other's votes.
  */
-export const PgVoteStore = {
-  layer: Layer.effect(
-    VoteStore,
-    Effect.gen(function* () {
-      const sql = yield* PgClient.PgClient
-      return makeOn(sql, {
-        changes: Stream.unwrap(
-          Effect.map(sql.listen(resultsChannel), (notifications) =>
-            Stream.fromQueue(notifications).pipe(Stream.as(undefined), Stream.prepend([undefined]))
-          )
-        ).pipe(Stream.mapError(unavailable("listen for changes"))),
-        committed: Effect.void
-      })
-    })
-  ),
+export const makePgVoteStore = Effect.gen(function* () {
+  const sql = yield* PgClient.PgClient
+  return makeSqlVoteStore(sql, {
+    changes: Stream.unwrap(
+      Effect.map(sql.listen(resultsChannel), (notifications) =>
+        Stream.fromQueue(notifications).pipe(Stream.as(undefined), Stream.prepend([undefined]))
+      )
+    ).pipe(Stream.mapError(unavailable("listen for changes"))),
+    committed: Effect.void
+  })
+})
 
-  /**
-   * The same SQL on any PostgreSQL SqlClient, with the change feed inside this
-   * process: for an embedded PostgreSQL (PGlite), whose NOTIFY does not reach
-   * other connections, where the writer and the readers share one process.
-   */
-  layerInProcess: Layer.effect(
-    VoteStore,
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const committed = yield* PubSub.unbounded<void>()
-      return makeOn(sql, {
-        // Subscribed before the first emission, so a commit between the first read and the
-        // subscription is not missed.
-        changes: Stream.unwrap(
-          Effect.map(PubSub.subscribe(committed), (subscription) =>
-            Stream.fromSubscription(subscription).pipe(Stream.prepend([undefined]))
-          )
-        ),
-        committed: PubSub.publish(committed, undefined).pipe(Effect.asVoid)
-      })
-    })
-  )
-}
+/**
+ * The same SQL on any PostgreSQL SqlClient, with the change feed inside this
+ * process (VoteStore.layerPgInProcess): for an embedded PostgreSQL (PGlite),
+ * whose NOTIFY does not reach other connections, where the writer and the
+ * readers share one process.
+ */
+export const makePgVoteStoreInProcess = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const committed = yield* PubSub.unbounded<void>()
+  return makeSqlVoteStore(sql, {
+    // Subscribed before the first emission, so a commit between the first read and the
+    // subscription is not missed.
+    changes: Stream.unwrap(
+      Effect.map(PubSub.subscribe(committed), (subscription) =>
+        Stream.fromSubscription(subscription).pipe(Stream.prepend([undefined]))
+      )
+    ),
+    committed: PubSub.publish(committed, undefined).pipe(Effect.asVoid)
+  })
+})

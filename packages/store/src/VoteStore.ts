@@ -1,5 +1,8 @@
-import { compareEntryIds, type QueuedVote, type StoreUnavailable } from "@voting/domain"
-import { Context, type Effect, type Stream } from "effect"
+import type { QueuedVote } from "@voting/domain"
+import { Context, type Effect, Layer, type Stream } from "effect"
+import { makeMemoryVoteStore } from "./MemoryVoteStore.ts"
+import { makePgVoteStore, makePgVoteStoreInProcess } from "./PgVoteStore.ts"
+import type { StoreUnavailable } from "./StoreUnavailable.ts"
 
 export interface Tally {
   readonly votes: ReadonlyMap<string, number>
@@ -27,14 +30,21 @@ export class VoteStore extends Context.Service<
     readonly changes: Stream.Stream<void, StoreUnavailable>
     readonly ping: Effect.Effect<void, StoreUnavailable>
   }
->()("@voting/store/VoteStore") {}
+>()("@voting/store/VoteStore") {
+  /** The store in memory, with PostgreSQL's rules and an in-process change feed: for unit tests. */
+  static readonly layerMemory = Layer.effect(VoteStore, makeMemoryVoteStore)
 
-/** Keeps, per voter, only the vote queued last: the one a batch would end with anyway. */
-export const latestPerVoter = (votes: ReadonlyArray<QueuedVote>): Array<QueuedVote> => {
-  const latest = new Map<string, QueuedVote>()
-  for (const queued of votes) {
-    const held = latest.get(queued.vote.voterId)
-    if (held === undefined || compareEntryIds(queued.entryId, held.entryId) > 0) latest.set(queued.vote.voterId, queued)
-  }
-  return [...latest.values()]
+  /**
+   * The store on PostgreSQL, over the PgClient it is given. Its change feed is
+   * LISTEN on the NOTIFY every changing commit sends, so any number of
+   * processes see each other's votes.
+   */
+  static readonly layerPg = Layer.effect(VoteStore, makePgVoteStore)
+
+  /**
+   * The same SQL on any PostgreSQL SqlClient, with the change feed inside this
+   * process: for an embedded PostgreSQL (PGlite), whose NOTIFY does not reach
+   * other connections, where the writer and the readers share one process.
+   */
+  static readonly layerPgInProcess = Layer.effect(VoteStore, makePgVoteStoreInProcess)
 }

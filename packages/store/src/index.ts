@@ -1,4 +1,6 @@
+export * from "./LatestPerVoter.ts"
 export * from "./MemoryVoteStore.ts"
 export * from "./Migrations.ts"
 export * from "./PgVoteStore.ts"
+export * from "./StoreUnavailable.ts"
 export * from "./VoteStore.ts"

@@ -1,4 +1,4 @@
-import { MemoryVoteStore } from "../src/MemoryVoteStore.ts"
+import { VoteStore } from "../src/VoteStore.ts"
 import { voteStoreContract } from "./VoteStoreContract.ts"
 
-voteStoreContract("MemoryVoteStore", () => MemoryVoteStore.layer)
+voteStoreContract("MemoryVoteStore", () => VoteStore.layerMemory)

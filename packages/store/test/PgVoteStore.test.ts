@@ -4,11 +4,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { type EntryId, Vote, type VoterId } from "@voting/domain"
 import { TestPgClient } from "@voting/test-support/TestDatabase"
 import { DateTime, Effect, Layer } from "effect"
-import { PgVoteStore } from "../src/PgVoteStore.ts"
 import { VoteStore } from "../src/VoteStore.ts"
 import { queued, voteStoreContract } from "./VoteStoreContract.ts"
 
-const layer = () => PgVoteStore.layer.pipe(Layer.provideMerge(TestPgClient))
+const layer = () => VoteStore.layerPg.pipe(Layer.provideMerge(TestPgClient))
 
 voteStoreContract("PgVoteStore", layer)
 

@@ -1,5 +1,5 @@
 import { Health, LivePoll, PostgresConnection, serveHttp, servePorts } from "@voting/platform"
-import { PgVoteStore, VoteStore } from "@voting/store"
+import { VoteStore } from "@voting/store"
 import { assetRoutes } from "@voting/web"
 import { Effect, Layer, Schema } from "effect"
 import { ResultPageRoute } from "./ResultRoutes.ts"
@@ -49,7 +49,7 @@ export const ResultApp = (options: { readonly port?: number } = {}) =>
 
 /** The result service as its container runs it: PostgreSQL store, poll from mounted config. */
 export const ResultLive = ResultApp().pipe(
-  Layer.provide(PgVoteStore.layer),
+  Layer.provide(VoteStore.layerPg),
   Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-result" })),
   Layer.provide(LivePoll.layer)
 )

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type EntryId, type QueuedVote, Vote, type VoterId } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
-import { MemoryVoteStore, VoteStore } from "@voting/store"
+import { makeMemoryVoteStore, VoteStore } from "@voting/store"
 import { pollOf } from "@voting/test-support/Polls"
 import { DateTime, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
@@ -25,7 +25,7 @@ const vote = (n: number, option: "a" | "b"): QueuedVote => ({
 const countingStore = Layer.effect(
   VoteStore,
   Effect.gen(function* () {
-    const store = yield* MemoryVoteStore.make
+    const store = yield* makeMemoryVoteStore
     return VoteStore.of({
       ...store,
       tally: Effect.suspend(() => Effect.sync(() => (tallyReads += 1)).pipe(Effect.andThen(store.tally)))

@@ -1,8 +1,8 @@
 import { ConfigSources, dependencyBackoff, PostgresConnection, RedisConnection } from "@voting/platform"
-import { MemoryVoteQueue, RedisVoteQueue } from "@voting/queue"
-import { PgVoteStore, runMigrations } from "@voting/store"
+import { VoteQueue } from "@voting/queue"
+import { runMigrations, VoteStore } from "@voting/store"
 import { Duration, Effect, Layer, Option, Schedule } from "effect"
-import { EmbeddedVoteStore } from "./EmbeddedVoteStore.ts"
+import { layerPglite } from "./EmbeddedVoteStore.ts"
 
 /** Which queue and store `npm start` uses, for the layers and for the banner. */
 export interface Backends {
@@ -37,13 +37,13 @@ const migrateFirst = Layer.effectDiscard(
 
 export const queueLayer = (backends: Backends) =>
   backends.queue === "redis"
-    ? RedisVoteQueue.layer.pipe(Layer.provide(RedisConnection.layerConfig("standalone")))
-    : MemoryVoteQueue.layer
+    ? VoteQueue.layerRedis.pipe(Layer.provide(RedisConnection.layerConfig("standalone")))
+    : VoteQueue.layerMemory
 
 export const storeLayer = (backends: Backends, dataDir: string) =>
   backends.store === "postgres"
-    ? PgVoteStore.layer.pipe(
+    ? VoteStore.layerPg.pipe(
         Layer.provide(migrateFirst),
         Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-standalone" }))
       )
-    : EmbeddedVoteStore.layer(dataDir)
+    : layerPglite(dataDir)

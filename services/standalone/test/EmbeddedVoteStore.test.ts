@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll } from "vitest"
 import { queued, voteStoreContract } from "../../../packages/store/test/VoteStoreContract.ts"
-import { EmbeddedVoteStore } from "../src/EmbeddedVoteStore.ts"
+import { layerPglite } from "../src/EmbeddedVoteStore.ts"
 
 const dirs: Array<string> = []
 const freshDir = () => {
@@ -20,7 +20,7 @@ afterAll(() => {
 })
 
 // PgVoteStore's SQL, triggers and migrations on PGlite must keep every promise PostgreSQL does.
-voteStoreContract("EmbeddedVoteStore (PGlite)", () => EmbeddedVoteStore.layer(freshDir()))
+voteStoreContract("EmbeddedVoteStore (PGlite)", () => layerPglite(freshDir()))
 
 describe("EmbeddedVoteStore", () => {
   it.live("keeps the votes in its data directory between runs", () =>
@@ -30,12 +30,12 @@ describe("EmbeddedVoteStore", () => {
         const store = yield* VoteStore
         yield* store.record([queued("1-0", "ann", "a"), queued("1-1", "bob", "b")])
         yield* store.record([queued("2-0", "ann", "b")])
-      }).pipe(Effect.provide(EmbeddedVoteStore.layer(dir)), Effect.scoped)
+      }).pipe(Effect.provide(layerPglite(dir)), Effect.scoped)
       // Opened again from the files alone: the migrations find nothing to do, the votes are there.
       const tally = yield* Effect.gen(function* () {
         const store = yield* VoteStore
         return yield* store.tally
-      }).pipe(Effect.provide(EmbeddedVoteStore.layer(dir)), Effect.scoped)
+      }).pipe(Effect.provide(layerPglite(dir)), Effect.scoped)
       assert.deepStrictEqual(Object.fromEntries(tally.votes), { a: 0, b: 2 })
       assert.isDefined(tally.updatedAt)
     })
@@ -63,6 +63,6 @@ describe("EmbeddedVoteStore", () => {
       const tally = yield* store.tally
       assert.deepStrictEqual(Object.fromEntries(rows.map((r) => [r.option_id, r.n])), expected)
       assert.deepStrictEqual(Object.fromEntries([...tally.votes].filter(([, n]) => n !== 0).sort()), expected)
-    }).pipe(Effect.provide(EmbeddedVoteStore.layer(freshDir())), Effect.scoped)
+    }).pipe(Effect.provide(layerPglite(freshDir())), Effect.scoped)
   )
 })

@@ -1,6 +1,6 @@
-import { type OptionId, type QueueUnavailable, UnknownOption, type VoterId } from "@voting/domain"
+import { type OptionId, UnknownOption, type VoterId } from "@voting/domain"
 import { LivePoll, requestRetry } from "@voting/platform"
-import { VoteQueue } from "@voting/queue"
+import { type QueueUnavailable, VoteQueue } from "@voting/queue"
 import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { votesAccepted } from "./VoteMetrics.ts"
 

@@ -1,4 +1,5 @@
-import type { QueueUnavailable, UnknownOption } from "@voting/domain"
+import type { UnknownOption } from "@voting/domain"
+import type { QueueUnavailable } from "@voting/queue"
 import { Schema } from "effect"
 import { maxBodyBytes } from "./RequestBody.ts"
 

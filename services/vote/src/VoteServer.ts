@@ -1,5 +1,5 @@
 import { Health, LivePoll, RedisConnection, serveHttp } from "@voting/platform"
-import { RedisVoteQueue, VoteQueue } from "@voting/queue"
+import { VoteQueue } from "@voting/queue"
 import { assetRoutes } from "@voting/web"
 import { Effect, Layer } from "effect"
 import { BallotBox } from "./BallotBox.ts"
@@ -24,7 +24,7 @@ export const VoteApp = (options: { readonly port?: number } = {}) =>
 
 /** The vote service as its container runs it: Redis queue, poll from mounted config. */
 export const VoteLive = VoteApp().pipe(
-  Layer.provide(RedisVoteQueue.layer),
+  Layer.provide(VoteQueue.layerRedis),
   Layer.provide(RedisConnection.layerConfig("vote")),
   Layer.provide(LivePoll.layer)
 )

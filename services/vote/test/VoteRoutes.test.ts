@@ -2,7 +2,7 @@ import { createServer } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { assert, describe, it } from "@effect/vitest"
 import { LivePoll, RedisConnection } from "@voting/platform"
-import { MemoryVoteQueue, RedisVoteQueue, VoteQueue } from "@voting/queue"
+import { VoteQueue } from "@voting/queue"
 import { pollOf } from "@voting/test-support/Polls"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
@@ -66,7 +66,7 @@ const cookieValue = (response: Response, name: string) =>
 describe("vote routes", () => {
   it.live("answers a form vote with 303 to /, a voter cookie with the contract's attributes, and the vote queued", () =>
     Effect.gen(function* () {
-      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
       const { response } = yield* call(handler, "/", form({ vote: "b" }))
       assert.strictEqual(response.status, 303)
       assert.strictEqual(response.headers.get("location"), "/")
@@ -86,7 +86,7 @@ describe("vote routes", () => {
 
   it.live("keeps the voter's id, marks Secure behind a TLS proxy, and marks the choice on the page", () =>
     Effect.gen(function* () {
-      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
       const voter = "AAAAAAAAAAAAAAAAAAAAAA"
       const { response } = yield* call(
         handler,
@@ -106,7 +106,7 @@ describe("vote routes", () => {
 
   it.live("issues a new id for a malformed or oversized cookie", () =>
     Effect.gen(function* () {
-      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
       for (const bad of ["short", "x".repeat(4000), "AAAAAAAAAAAAAAAAAAAAAA<script>"]) {
         const { response } = yield* call(handler, "/api/vote", json('{"vote":"a"}', { cookie: `voter_id=${bad}` }))
         assert.strictEqual(response.status, 202)
@@ -120,7 +120,7 @@ describe("vote routes", () => {
 
   it.live("answers the JSON API with 202 and the voter's id", () =>
     Effect.gen(function* () {
-      const { handler } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler } = yield* handlerWith(VoteQueue.layerMemory)
       const { response, body } = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
       assert.strictEqual(response.status, 202)
       const answer = JSON.parse(body)
@@ -155,7 +155,7 @@ describe("vote routes", () => {
     ]
   ] as const)("refuses %s with a page, queueing nothing", ([, path, init, status, text]) =>
     Effect.gen(function* () {
-      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
       const { response, body } = yield* call(handler, path, init)
       assert.strictEqual(response.status, status)
       assert.strictEqual(response.headers.get("content-type"), "text/html; charset=utf-8")
@@ -174,7 +174,7 @@ describe("vote routes", () => {
     ["a huge body", json(JSON.stringify({ vote: "a", pad: "x".repeat(20_000) })), 413]
   ] as const)("refuses %s on the JSON API as problem+json", ([, init, status]) =>
     Effect.gen(function* () {
-      const { handler, queue } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
       const { response, body } = yield* call(handler, "/api/vote", init)
       assert.strictEqual(response.status, status)
       assert.strictEqual(response.headers.get("content-type"), "application/problem+json")
@@ -190,7 +190,7 @@ describe("vote routes", () => {
     () =>
       Effect.gen(function* () {
         // A real Redis client pointed at a port nothing listens on: every enqueue fails.
-        const unreachable = RedisVoteQueue.layer.pipe(
+        const unreachable = VoteQueue.layerRedis.pipe(
           Layer.provide(
             RedisConnection.layer({
               url: Redacted.make("redis://127.0.0.1:1"),
@@ -222,7 +222,7 @@ describe("vote routes", () => {
 
   it.live("escapes configured labels and sends a strict CSP with the page", () =>
     Effect.gen(function* () {
-      const { handler } = yield* handlerWith(MemoryVoteQueue.layer)
+      const { handler } = yield* handlerWith(VoteQueue.layerMemory)
       const { response, body } = yield* call(handler, "/")
       assert.include(body, "Cats vs &lt;b&gt;Dogs&lt;/b&gt;")
       assert.include(body, "Dogs &amp; &lt;i&gt;co&lt;/i&gt;")

@@ -1,6 +1,6 @@
 import { Health, LivePoll, PostgresConnection, RedisConnection, serveHealth, servePorts } from "@voting/platform"
-import { RedisVoteQueue, VoteQueue } from "@voting/queue"
-import { PgVoteStore, VoteStore } from "@voting/store"
+import { VoteQueue } from "@voting/queue"
+import { VoteStore } from "@voting/store"
 import { Effect, Layer } from "effect"
 import { defaultWorkerSettings, VoteWorkerLoop, type WorkerSettings } from "./VoteWorker.ts"
 
@@ -30,9 +30,9 @@ export const WorkerApp = (options: { readonly settings?: WorkerSettings; readonl
 
 /** The worker as its container runs it: Redis queue, PostgreSQL store. */
 export const WorkerLive = WorkerApp().pipe(
-  Layer.provide(RedisVoteQueue.layer),
+  Layer.provide(VoteQueue.layerRedis),
   Layer.provide(RedisConnection.layerConfig("worker")),
-  Layer.provide(PgVoteStore.layer),
+  Layer.provide(VoteStore.layerPg),
   Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-worker" })),
   Layer.provide(LivePoll.layer)
 )

@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { StoreUnavailable } from "@voting/domain"
 import { Health, LivePoll } from "@voting/platform"
-import { MemoryVoteQueue, VoteQueue } from "@voting/queue"
-import { MemoryVoteStore, VoteStore } from "@voting/store"
+import { VoteQueue } from "@voting/queue"
+import { makeMemoryVoteStore, StoreUnavailable, VoteStore } from "@voting/store"
 import { pollOf } from "@voting/test-support/Polls"
 import { Duration, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
@@ -24,22 +23,22 @@ const blinkingStore = (failures: number) =>
   Layer.effect(
     VoteStore,
     Effect.gen(function* () {
-      const store = yield* MemoryVoteStore.make
+      const store = yield* makeMemoryVoteStore
       let remaining = failures
       return VoteStore.of({
         ...store,
         record: (batch) =>
           Effect.suspend(() =>
             remaining-- > 0
-              ? Effect.fail(new StoreUnavailable({ operation: "record votes", reason: "connection refused" }))
+              ? Effect.fail(new StoreUnavailable({ operation: "record votes", cause: "connection refused" }))
               : store.record(batch)
           )
       })
     })
   )
 
-const layer = (store: Layer.Layer<VoteStore> = MemoryVoteStore.layer) =>
-  Layer.mergeAll(MemoryVoteQueue.layer, store, LivePoll.layerStatic(poll))
+const layer = (store: Layer.Layer<VoteStore> = VoteStore.layerMemory) =>
+  Layer.mergeAll(VoteQueue.layerMemory, store, LivePoll.layerStatic(poll))
 
 const tallyOf = Effect.gen(function* () {
   const store = yield* VoteStore
