@@ -1,4 +1,4 @@
-import { Duration, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 
 /**
  * Exponential backoff with jitter for dependencies that blink: 100 ms doubling
@@ -18,3 +18,28 @@ export const requestRetry = Schedule.exponential(Duration.millis(25)).pipe(
   Schedule.jittered,
   Schedule.upTo({ times: 2 })
 )
+
+export interface RetryWithBackoffOptions {
+  /** Give up after retrying this long; the last error then goes on. Unbounded when absent. */
+  readonly upTo?: Duration.Input
+  /** Runs before each warning: a metric to count, a flag to lower. */
+  readonly onFailure?: Effect.Effect<void>
+}
+
+/**
+ * "Log, then retry with backoff", the one way a component waits out a
+ * dependency: each failure is logged as a warning, `warning` with the error's
+ * message as `reason`, and the effect is tried again on dependencyBackoff.
+ */
+export const retryWithBackoff = (warning: string, options: RetryWithBackoffOptions = {}) => {
+  const { onFailure, upTo } = options
+  const schedule = upTo === undefined ? dependencyBackoff : dependencyBackoff.pipe(Schedule.upTo({ duration: upTo }))
+  return <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    effect.pipe(
+      Effect.tapError((error) => {
+        const log = Effect.logWarning(warning, { reason: error.message })
+        return onFailure === undefined ? log : Effect.andThen(onFailure, log)
+      }),
+      Effect.retry(schedule)
+    )
+}

@@ -1,5 +1,5 @@
 import type { Poll, Results } from "@voting/domain"
-import { dependencyBackoff, LivePoll } from "@voting/platform"
+import { LivePoll, retryWithBackoff } from "@voting/platform"
 import { type Tally, VoteStore } from "@voting/store"
 import { Clock, Context, Duration, Effect, Latch, Layer, Metric, Option, Stream, SubscriptionRef } from "effect"
 
@@ -67,19 +67,14 @@ export class ResultsFeed extends Context.Service<
         const next = Option.some(toResults(poll, tally, yield* Clock.currentTimeMillis))
         yield* SubscriptionRef.update(results, (previous) => (sameResults(previous, next) ? previous : next))
         yield* Metric.update(resultPushes, 1)
-      })
+      }).pipe(retryWithBackoff("reading the tally failed; retrying"))
 
       yield* Effect.forkScoped(
         Effect.forever(
           Effect.gen(function* () {
             yield* stale.await
             yield* stale.close
-            yield* refresh.pipe(
-              Effect.tapError((error) =>
-                Effect.logWarning("reading the tally failed; retrying", { reason: error.message })
-              ),
-              Effect.retry(dependencyBackoff)
-            )
+            yield* refresh
             yield* Effect.sleep(coalesceWindow)
           })
         )
@@ -92,14 +87,11 @@ export class ResultsFeed extends Context.Service<
               listening = true
             }).pipe(Effect.andThen(stale.open))
           ),
-          Effect.tapError((error) =>
-            Effect.sync(() => {
+          retryWithBackoff("lost the results change feed; reconnecting", {
+            onFailure: Effect.sync(() => {
               listening = false
-            }).pipe(
-              Effect.andThen(Effect.logWarning("lost the results change feed; reconnecting", { reason: error.message }))
-            )
-          ),
-          Effect.retry(dependencyBackoff)
+            })
+          })
         )
       )
 

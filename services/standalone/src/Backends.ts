@@ -1,7 +1,7 @@
-import { ConfigSources, dependencyBackoff, PostgresConnection, RedisConnection } from "@voting/platform"
+import { ConfigSources, PostgresConnection, RedisConnection, retryWithBackoff } from "@voting/platform"
 import { VoteQueue } from "@voting/queue"
 import { runMigrations, VoteStore } from "@voting/store"
-import { Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { layerPglite } from "./EmbeddedVoteStore.ts"
 
 /** Which queue and store `npm start` uses, for the layers and for the banner. */
@@ -29,10 +29,7 @@ export const chooseBackends = Effect.gen(function* () {
 
 /** The separate services apply the schema in an init container; here the process does it first. */
 const migrateFirst = Layer.effectDiscard(
-  runMigrations.pipe(
-    Effect.tapError((error) => Effect.logWarning("migration attempt failed; retrying", { reason: error.message })),
-    Effect.retry(dependencyBackoff.pipe(Schedule.upTo({ duration: Duration.seconds(30) })))
-  )
+  runMigrations.pipe(retryWithBackoff("migration attempt failed; retrying", { upTo: Duration.seconds(30) }))
 )
 
 export const queueLayer = (backends: Backends) =>

@@ -1,6 +1,6 @@
 import { hostname } from "node:os"
 import { MalformedMessage, type QueuedVote } from "@voting/domain"
-import { dependencyBackoff, Health, LivePoll } from "@voting/platform"
+import { Health, LivePoll, retryWithBackoff } from "@voting/platform"
 import { type Delivery, VoteQueue } from "@voting/queue"
 import { VoteStore } from "@voting/store"
 import { Deferred, Duration, Effect, Fiber, Layer, Metric } from "effect"
@@ -41,20 +41,17 @@ export const defaultWorkerSettings: WorkerSettings = {
   drainTimeout: Duration.seconds(5)
 }
 
+const countFailure = Metric.update(dependencyFailures, 1)
+
 /** Runs a dependency call until it succeeds, counting and logging each failure. */
-const persistently = <A, E extends { readonly message: string }, R>(
-  operation: string,
-  effect: Effect.Effect<A, E, R>
-) =>
-  effect.pipe(
-    Effect.tapError((error) =>
-      Effect.andThen(
-        Metric.update(dependencyFailures, 1),
-        Effect.logWarning(`${operation} failed; retrying with backoff`, { reason: error.message })
-      )
-    ),
-    Effect.retry(dependencyBackoff)
-  )
+const persistently = (operation: string) =>
+  retryWithBackoff(`${operation} failed; retrying with backoff`, { onFailure: countFailure })
+
+const deadLetterPersistently = persistently("dead-letter")
+const recordPersistently = persistently("record votes")
+const acknowledgePersistently = persistently("acknowledge")
+const reclaimPersistently = persistently("reclaim")
+const receivePersistently = persistently("receive")
 
 /**
  * Moves votes from the queue to the store. A batch is acknowledged only after
@@ -78,15 +75,15 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
             entry: decoded.entryId,
             reason: decoded.reason
           })
-          yield* persistently("dead-letter", queue.deadLetter(delivery, decoded.reason))
+          yield* deadLetterPersistently(queue.deadLetter(delivery, decoded.reason))
           yield* Metric.update(deadLetters, 1)
         } else {
           votes.push(decoded)
         }
       }
       if (votes.length === 0) return
-      const changed = yield* persistently("record votes", store.record(votes))
-      yield* persistently("acknowledge", queue.acknowledge(votes.map((v) => v.entryId)))
+      const changed = yield* recordPersistently(store.record(votes))
+      yield* acknowledgePersistently(queue.acknowledge(votes.map((v) => v.entryId)))
       yield* Metric.update(votesRecorded, votes.length)
       yield* Metric.update(rowsChanged, changed)
       yield* Metric.update(batchesCommitted, 1)
@@ -94,16 +91,14 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
 
     // Entries a crashed consumer held come first: they are the oldest votes waiting.
     const nextBatch = Effect.gen(function* () {
-      const stale = yield* persistently(
-        "reclaim",
+      const stale = yield* reclaimPersistently(
         queue.reclaim({ consumer: settings.consumer, count: settings.batchSize, minIdle: settings.reclaimIdle })
       )
       if (stale.length > 0) {
         yield* Metric.update(reclaimed, stale.length)
         return stale
       }
-      return yield* persistently(
-        "receive",
+      return yield* receivePersistently(
         queue.receive({ consumer: settings.consumer, count: settings.batchSize, block: settings.block })
       )
     })

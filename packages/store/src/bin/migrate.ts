@@ -4,13 +4,12 @@
  * (with backoff, up to a minute) so it can run while the database starts.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { ConfigSources, dependencyBackoff, LoggingLayer, PostgresConnection } from "@voting/platform"
-import { Duration, Effect, Layer, Schedule } from "effect"
+import { ConfigSources, LoggingLayer, PostgresConnection, retryWithBackoff } from "@voting/platform"
+import { Duration, Effect, Layer } from "effect"
 import { runMigrations } from "../Migrations.ts"
 
 const program = runMigrations.pipe(
-  Effect.tapError((error) => Effect.logWarning("migration attempt failed; retrying", { reason: error.message })),
-  Effect.retry(dependencyBackoff.pipe(Schedule.upTo({ duration: Duration.minutes(1) }))),
+  retryWithBackoff("migration attempt failed; retrying", { upTo: Duration.minutes(1) }),
   Effect.tap((applied) =>
     Effect.logInfo(
       applied.length === 0
