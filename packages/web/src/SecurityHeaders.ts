@@ -1,3 +1,5 @@
+import { HttpServerResponse } from "effect/http"
+
 /**
  * Sent with every page. Nothing may load from anywhere but the service itself,
  * no inline script or style runs, forms post only back to it, and no other
@@ -21,3 +23,9 @@ export const securityHeaders: Readonly<Record<string, string>> = {
   "x-frame-options": "DENY",
   "cross-origin-opener-policy": "same-origin"
 }
+
+const pageHeaders: Readonly<Record<string, string>> = { ...securityHeaders, "cache-control": "no-store" }
+
+/** A page of either service: HTML, never cached, with the security headers above. */
+export const htmlResponse = (body: string, status = 200) =>
+  HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })

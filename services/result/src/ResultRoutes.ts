@@ -1,7 +1,7 @@
 import { hostname } from "node:os"
-import { securityHeaders } from "@voting/web"
+import { htmlResponse } from "@voting/web"
 import { Effect, Option } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpRouter } from "effect/http"
 import { ResultsFeed } from "./ResultsFeed.ts"
 import { resultsPage } from "./ResultsPage.ts"
 
@@ -12,12 +12,7 @@ export const ResultPageRoute = HttpRouter.use(
   Effect.fn(function* (router) {
     const feed = yield* ResultsFeed
     yield* router.add("GET", "/", () =>
-      Effect.map(feed.current, (current) =>
-        HttpServerResponse.text(resultsPage(Option.getOrUndefined(current), instance), {
-          contentType: "text/html; charset=utf-8",
-          headers: { ...securityHeaders, "cache-control": "no-store" }
-        })
-      )
+      Effect.map(feed.current, (current) => htmlResponse(resultsPage(Option.getOrUndefined(current), instance)))
     )
   })
 )

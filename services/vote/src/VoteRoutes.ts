@@ -1,7 +1,7 @@
 import { hostname } from "node:os"
 import type { OptionId, Poll, VoterId } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
-import { securityHeaders } from "@voting/web"
+import { htmlResponse } from "@voting/web"
 import { Effect, Option } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { BallotBox } from "./BallotBox.ts"
@@ -13,13 +13,6 @@ import { problemPage, votePage } from "./VotePage.ts"
 import { choiceCookieName, cookieOptions, newVoterId, readVoterId, voterCookieName } from "./VoterCookies.ts"
 
 const instance = hostname()
-
-const htmlPage = (body: string, status = 200) =>
-  HttpServerResponse.text(body, {
-    status,
-    contentType: "text/html; charset=utf-8",
-    headers: { ...securityHeaders, "cache-control": "no-store" }
-  })
 
 /** Sets the voter cookie, and the remembered choice when there is one (one copy of the response, not two). */
 const withVoterCookies = (
@@ -60,7 +53,7 @@ const rejectionPage = (rejection: Rejection, poll: Poll) => {
   const answer = answerFor(rejection)
   return Effect.as(
     rejected(answer.reason),
-    htmlPage(
+    htmlResponse(
       problemPage({
         title: answer.title,
         message: answer.detail,
@@ -127,7 +120,7 @@ export const VoteRoutes = HttpRouter.use(
       Effect.gen(function* () {
         const poll = yield* livePoll.current
         const known = readVoterId(request)
-        const page = htmlPage(votePage({ poll, choice: request.cookies[choiceCookieName], instance }))
+        const page = htmlResponse(votePage({ poll, choice: request.cookies[choiceCookieName], instance }))
         return Option.isSome(known) ? page : withVoterCookies(request, page, newVoterId())
       })
     )
