@@ -3,7 +3,7 @@ import type { OptionId, Poll, VoterId } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
 import { htmlResponse } from "@voting/web"
 import { Effect, Option } from "effect"
-import { HttpRouter, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpRouter, type HttpServerRequest, HttpServerResponse, ProblemDetails } from "effect/http"
 import { BallotBox } from "./BallotBox.ts"
 import { isCrossSite } from "./CrossSite.ts"
 import { answerFor, CrossSiteRequest, MalformedVote, type Rejection } from "./Rejections.ts"
@@ -64,21 +64,18 @@ const rejectionPage = (rejection: Rejection, poll: Poll) => {
   )
 }
 
-/** RFC 9457 problem details for the JSON API. */
+/** RFC 9457 problem details for the JSON API: an `application/problem+json` body with the answer's status. */
 const rejectionProblem = (rejection: Rejection) => {
   const answer = answerFor(rejection)
   return Effect.as(
     rejected(answer.reason),
-    HttpServerResponse.jsonUnsafe(
-      {
-        type: "about:blank",
-        title: answer.title,
-        status: answer.status,
-        detail: answer.detail,
-        ...(rejection._tag === "UnknownOption" ? { validOptions: rejection.validOptions } : {})
-      },
-      { status: answer.status, contentType: "application/problem+json" }
-    )
+    ProblemDetails.toResponse({
+      type: ProblemDetails.blankType,
+      title: answer.title,
+      status: answer.status,
+      detail: answer.detail,
+      ...(rejection._tag === "UnknownOption" ? { validOptions: rejection.validOptions } : {})
+    })
   )
 }
 
