@@ -15,6 +15,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os"
 import { join } from "node:path"
+import { parseArgs } from "node:util"
 import { bundledServices, bundleService } from "../scripts/bundle.ts"
 import { type LiveLatencyResult, liveLatency } from "./scenarios/LiveLatency.ts"
 import { type ResultApiResult, resultApi, storeVotes, waitForTotal } from "./scenarios/ResultApi.ts"
@@ -28,16 +29,21 @@ import { type Row, renderTable } from "./support/Report.ts"
 import { type BenchProcess, runFromBundles, startBareServer, startService } from "./support/Services.ts"
 import { sleep } from "./support/Stats.ts"
 
-const args = process.argv.slice(2)
-const quick = args.includes("--quick")
-const profile = args.includes("--profile")
-const fromSource = args.includes("--from-source")
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "node-options": { type: "string", multiple: true, default: [] },
+    "from-source": { type: "boolean", default: false }
+  }
+})
+const quick = flags.quick
+const profile = flags.profile
+const fromSource = flags["from-source"]
 const scenarios = ["vote", "drain", "latency", "streams", "results"] as const
 type Scenario = (typeof scenarios)[number]
-const onlyArg = args.find((arg) => arg.startsWith("--only="))
-const selected = new Set<Scenario>(
-  onlyArg === undefined ? scenarios : (onlyArg.slice("--only=".length).split(",") as Array<Scenario>)
-)
+const selected = new Set<Scenario>(flags.only === undefined ? scenarios : (flags.only.split(",") as Array<Scenario>))
 for (const name of selected) {
   if (!scenarios.includes(name)) throw new Error(`unknown scenario ${name}; choose from ${scenarios.join(", ")}`)
 }
@@ -69,10 +75,8 @@ const machine = {
 
 const profileDir = new URL("./results/profiles/", import.meta.url).pathname
 // Node flags for the services only (say, V8 heap sizes), to measure what they change.
-const nodeOptions = [
-  ...(profile ? [`--cpu-prof --cpu-prof-dir=${profileDir}`] : []),
-  ...args.filter((arg) => arg.startsWith("--node-options=")).map((arg) => arg.slice("--node-options=".length))
-].join(" ")
+const profileOptions = profile ? [`--cpu-prof --cpu-prof-dir=${profileDir}`] : []
+const nodeOptions = [...profileOptions, ...flags["node-options"]].join(" ")
 const serviceExtraEnv: Record<string, string> = nodeOptions === "" ? {} : { NODE_OPTIONS: nodeOptions }
 
 interface Figures {

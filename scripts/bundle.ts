@@ -15,6 +15,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
+import { parseArgs } from "node:util"
 import { build } from "esbuild"
 
 export const bundledServices = ["vote", "worker", "result"] as const
@@ -70,9 +71,11 @@ export const bundleService = async (service: BundledService, out: string): Promi
 }
 
 if (import.meta.main) {
-  const args = process.argv.slice(2)
-  const out = args.find((arg) => arg.startsWith("--out="))?.slice("--out=".length) ?? join(root, "build")
-  const named = args.filter((arg) => !arg.startsWith("--"))
+  const { values, positionals: named } = parseArgs({
+    options: { out: { type: "string", default: join(root, "build") } },
+    allowPositionals: true
+  })
+  const out = values.out
   for (const name of named) {
     if (!bundledServices.includes(name as BundledService)) {
       throw new Error(`unknown service ${name}; choose from ${bundledServices.join(", ")}`)
