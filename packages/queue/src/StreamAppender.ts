@@ -36,6 +36,12 @@ type AppendingClient = Redis & {
  * in the client alone; a batch costs one command, one reply and one write.
  * Each caller still waits for its own entry id, and a failed call fails every
  * vote in it (the caller's retry puts each in a later batch).
+ *
+ * Hand-written rather than on Effect's RequestResolver, which costs more per
+ * vote: the same batching there (Request.Class, a setImmediate as setDelayEffect,
+ * batchN(512)) took 5.4-6.8 µs of CPU per vote against 2.4-2.9 µs for this one
+ * (medians of 3 runs, 64 votes a round, stand-in client; effect 4.1.0, Node 26),
+ * about 3 µs more of the 85-140 µs a vote costs the service in the bench.
  */
 export const makeStreamAppender = (client: Redis, streamKey: string) => {
   if (!("appendVotes" in client)) {
