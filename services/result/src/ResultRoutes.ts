@@ -8,7 +8,7 @@ import { resultsPage } from "./ResultsPage.ts"
 const instance = hostname()
 
 /** `GET /`: the results page, rendered with the current results. */
-export const ResultPageRoute = HttpRouter.use(
+export const ResultsPageRoute = HttpRouter.use(
   Effect.fn(function* (router) {
     const feed = yield* ResultsFeed
     yield* router.add("GET", "/", () =>

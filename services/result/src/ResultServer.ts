@@ -2,7 +2,7 @@ import { Health, LivePoll, PostgresConnection, serveHttp, servePorts } from "@vo
 import { VoteStore } from "@voting/store"
 import { assetRoutes } from "@voting/web"
 import { Effect, Layer, Schema } from "effect"
-import { ResultPageRoute } from "./ResultRoutes.ts"
+import { ResultsPageRoute } from "./ResultRoutes.ts"
 import { ResultsApiRoutes } from "./ResultsApi.ts"
 import { ResultsFeed } from "./ResultsFeed.ts"
 import { ResultsStreamRoute } from "./ResultsStream.ts"
@@ -15,7 +15,7 @@ class NotListening extends Schema.TaggedError<NotListening>()("NotListening", {}
 }
 
 const ResultRoutes = Layer.mergeAll(
-  ResultPageRoute,
+  ResultsPageRoute,
   ResultsApiRoutes,
   ResultsStreamRoute,
   assetRoutes({ base: new URL("../assets/", import.meta.url), names: ["results.js"] })
