@@ -10,8 +10,9 @@ import { type Standalone, startStandalone } from "./support/Standalone.ts"
 /**
  * The two pages people look at, in a real browser, against `npm start` with
  * its embedded defaults: voting as three people, the result page following
- * live, the marked choice, no JavaScript, live poll changes, a dropped stream,
- * an accessibility scan, and screenshots (test-results/browser/).
+ * live, the marked choice, the links between the two pages, no JavaScript,
+ * live poll changes, a dropped stream, an accessibility scan, and screenshots
+ * (test-results/browser/).
  */
 /**
  * The few browser globals the in-page checks use (this project compiles without
@@ -147,6 +148,23 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     expect(describeViolations([...light, ...dark])).toBe("")
   })
 
+  it("links the ballot to the results page and the results page to the ballot, and each link lands there", async () => {
+    const page = await votePage(await newContext())
+    const toResults = page.getByRole("link", { name: "See the results", exact: true })
+    await expect(toResults.getAttribute("href")).resolves.toBe(`${app.resultUrl}/`)
+    await toResults.click()
+    await page.waitForURL(`${app.resultUrl}/`)
+    await expect(page.title()).resolves.toBe("Cats or dogs? · Results")
+    await expect(page.locator("#total").count()).resolves.toBe(1)
+
+    const toBallot = page.getByRole("link", { name: "Vote", exact: true })
+    await expect(toBallot.getAttribute("href")).resolves.toBe(`${app.voteUrl}/`)
+    await toBallot.click()
+    await page.waitForURL(`${app.voteUrl}/`)
+    await expect(page.title()).resolves.toBe("Cats or dogs?")
+    await expect(page.getByRole("button").allTextContents()).resolves.toEqual(["Cats", "Dogs"])
+  })
+
   it("counts three voters (one changes their mind) and the result page follows live, without a reload", async () => {
     const results = await (await newContext()).newPage()
     await results.goto(app.resultUrl)
@@ -199,6 +217,10 @@ describe("the vote and result pages in Chromium, against npm start", () => {
     const page = await votePage(context)
     await voteFor(page, "Cats")
     await expect(page.getByRole("status").textContent()).resolves.toMatch(/You voted for Cats/)
+    // The link is a plain one: it works without a script.
+    await page.getByRole("link", { name: "See the results", exact: true }).click()
+    await page.waitForURL(`${app.resultUrl}/`)
+    await expect(page.locator("#total").count()).resolves.toBe(1)
 
     const results = await context.newPage()
     await eventually(async () => {

@@ -209,3 +209,20 @@ export const pollConfig = Effect.gen(function* () {
   const options = yield* read("POLL_OPTIONS", PollOptions, defaultPollOptions)
   return new Poll({ title, options })
 })
+
+/** A page's address on this machine at `port`: where a link points when nothing configures it. */
+export const localPageUrl = (port: number) => new URL(`http://localhost:${port}/`)
+
+/** An `http://` or `https://` URL a voter's browser opens. */
+const PublicUrl = UrlOf(["http:", "https:"])
+
+/**
+ * Where each page links to the other, as voters reach it: RESULT_PUBLIC_URL is
+ * the results page, for the ballot's link (read by vote); VOTE_PUBLIC_URL is
+ * the ballot, for the results page's link (read by result). Read once at start;
+ * when unset, `fallback`, by default the other component's default port here.
+ */
+export const resultPublicUrlConfig = (fallback = localPageUrl(defaultPorts.result)) =>
+  read("RESULT_PUBLIC_URL", PublicUrl, fallback)
+export const votePublicUrlConfig = (fallback = localPageUrl(defaultPorts.vote)) =>
+  read("VOTE_PUBLIC_URL", PublicUrl, fallback)

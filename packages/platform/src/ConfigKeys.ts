@@ -19,6 +19,9 @@ export const configKeys = [
   "POLL_TITLE",
   "POLL_OPTIONS",
   "LOG_LEVEL",
+  // Where the ballot and the results page link to each other, as voters reach them.
+  "RESULT_PUBLIC_URL",
+  "VOTE_PUBLIC_URL",
   // Not in the contract's table: lets several apps or test runs share one Redis.
   "REDIS_KEY_PREFIX"
 ] as const

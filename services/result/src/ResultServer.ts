@@ -6,6 +6,7 @@ import { ResultsPageRoute } from "./ResultRoutes.ts"
 import { ResultsApiRoutes } from "./ResultsApi.ts"
 import { ResultsFeed } from "./ResultsFeed.ts"
 import { ResultsStreamRoute } from "./ResultsStream.ts"
+import { voteLinkLayer } from "./VoteLink.ts"
 
 /** What the change-feed check says while the feed is down: the page's counts may be stale. */
 class NotListening extends Schema.TaggedError<NotListening>()("NotListening", {}) {
@@ -23,10 +24,12 @@ const ResultRoutes = Layer.mergeAll(
 
 /**
  * The result service over whatever VoteStore and LivePoll it is given; ready
- * while the store and its feed answer. Its ports are read before the feed
- * starts, so a bad one stops it before the feed logs anything.
+ * while the store and its feed answer. Its ports and VOTE_PUBLIC_URL are read
+ * before the feed starts, so a bad one stops it before the feed logs anything.
+ * `voteUrl` is where its "Vote" link points when VOTE_PUBLIC_URL is unset (by
+ * default the vote service's default port here).
  */
-export const ResultApp = (options: { readonly port?: number } = {}) =>
+export const ResultApp = (options: { readonly port?: number; readonly voteUrl?: URL } = {}) =>
   Layer.unwrap(
     Effect.map(servePorts("result", options), (ports) =>
       Layer.mergeAll(
@@ -43,7 +46,7 @@ export const ResultApp = (options: { readonly port?: number } = {}) =>
             )
           })
         )
-      ).pipe(Layer.provide(ResultsFeed.layer))
+      ).pipe(Layer.provide(ResultsFeed.layer), Layer.provide(voteLinkLayer(options.voteUrl)))
     )
   )
 

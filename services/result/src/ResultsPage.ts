@@ -9,8 +9,9 @@ const votesText = (votes: number) => `${votes} ${votes === 1 ? "vote" : "votes"}
  * The results as HTML, complete without JavaScript; `results.js` then keeps
  * the same markup current from the event stream. Each row is read as a whole
  * when it changes (`aria-atomic`), so a live update says which option moved.
+ * `voteUrl` is the ballot as voters reach it, for the link back to it.
  */
-export const resultsPage = (results: Results | undefined, instance: string): string => {
+export const resultsPage = (results: Results | undefined, instance: string, voteUrl: string): string => {
   const total = results?.total ?? 0
   const rows = (results?.options ?? [])
     .map((option) => {
@@ -34,6 +35,7 @@ ${rows}
 </ul>
 <p id="empty" class="empty"${total === 0 ? "" : " hidden"}>${results === undefined ? "Results are loading…" : "No votes yet."}</p>
 <p class="total">Total voters: <strong id="total">${total}</strong></p>
+<p><a href="${escapeHtml(voteUrl)}">Vote</a></p>
 <footer>Served by ${escapeHtml(instance)} · updates live</footer>
 </main>`
   })

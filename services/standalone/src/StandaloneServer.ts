@@ -1,4 +1,4 @@
-import { LivePoll } from "@voting/platform"
+import { LivePoll, localPageUrl } from "@voting/platform"
 import { ResultApp } from "@voting/result/ResultServer"
 import { VoteApp } from "@voting/vote/VoteServer"
 import { defaultWorkerSettings, VoteWorkerLoop } from "@voting/worker/VoteWorker"
@@ -15,8 +15,9 @@ import { type StandaloneSettings, standaloneSettings } from "./StandaloneSetting
  */
 export const StandaloneApp = (settings: StandaloneSettings, backends: Backends) => {
   const services = Layer.mergeAll(
-    VoteApp({ port: settings.votePort }),
-    ResultApp({ port: settings.resultPort }),
+    // Each page links to the other at its port here, unless RESULT_PUBLIC_URL / VOTE_PUBLIC_URL say otherwise.
+    VoteApp({ port: settings.votePort, resultsUrl: localPageUrl(settings.resultPort) }),
+    ResultApp({ port: settings.resultPort, voteUrl: localPageUrl(settings.votePort) }),
     // The in-process queue dies with the process: on Ctrl-C, count what it holds first.
     VoteWorkerLoop({ ...defaultWorkerSettings, drainOnStop: backends.queue === "in-process" })
   ).pipe(Layer.provide([queueLayer(backends), storeLayer(backends, settings.dataDir)]), Layer.provide(LivePoll.layer))

@@ -5,6 +5,8 @@ export interface VotePageModel {
   readonly poll: Poll
   readonly choice: string | undefined
   readonly instance: string
+  /** The results page as voters reach it, for the link under the ballot. */
+  readonly resultsUrl: string
   readonly error?: string | undefined
 }
 
@@ -13,7 +15,7 @@ export interface VotePageModel {
  * without JavaScript. The current choice is `aria-pressed`; its visible mark is
  * hidden from screen readers so the button's name stays the option's label.
  */
-export const votePage = ({ poll, choice, instance, error }: VotePageModel): string => {
+export const votePage = ({ poll, choice, instance, resultsUrl, error }: VotePageModel): string => {
   const chosen = choice === undefined ? undefined : poll.option(choice)
   const buttons = poll.options
     .map((option) => {
@@ -35,6 +37,7 @@ ${buttons}
 </fieldset>
 </form>
 <p class="status" role="status">${status}</p>
+<p><a href="${escapeHtml(resultsUrl)}">See the results</a></p>
 <footer>Served by ${escapeHtml(instance)}</footer>
 </main>`
   })

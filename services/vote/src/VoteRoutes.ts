@@ -8,6 +8,7 @@ import { BallotBox } from "./BallotBox.ts"
 import { isCrossSite } from "./CrossSite.ts"
 import { answerFor, CrossSiteRequest, MalformedVote, type Rejection } from "./Rejections.ts"
 import { readBody } from "./RequestBody.ts"
+import { ResultsLink } from "./ResultsLink.ts"
 import { rejected } from "./VoteMetrics.ts"
 import { problemPage, votePage } from "./VotePage.ts"
 import { choiceCookieName, cookieOptions, newVoterId, readVoterId, voterCookieName } from "./VoterCookies.ts"
@@ -84,6 +85,7 @@ export const VoteRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const livePoll = yield* LivePoll
     const ballots = yield* BallotBox
+    const resultsUrl = (yield* ResultsLink).href
 
     // Checks the origin, reads the body, then casts as this voter. Plain combinators, not a generator:
     // this runs for every vote.
@@ -117,7 +119,7 @@ export const VoteRoutes = HttpRouter.use(
       Effect.gen(function* () {
         const poll = yield* livePoll.current
         const known = readVoterId(request)
-        const page = htmlResponse(votePage({ poll, choice: request.cookies[choiceCookieName], instance }))
+        const page = htmlResponse(votePage({ poll, choice: request.cookies[choiceCookieName], instance, resultsUrl }))
         return Option.isSome(known) ? page : withVoterCookies(request, page, newVoterId())
       })
     )

@@ -3,10 +3,15 @@ import { VoteQueue } from "@voting/queue"
 import { assetRoutes } from "@voting/web"
 import { Effect, Layer } from "effect"
 import { BallotBox } from "./BallotBox.ts"
+import { resultsLinkLayer } from "./ResultsLink.ts"
 import { VoteRoutes } from "./VoteRoutes.ts"
 
-/** The vote service over whatever VoteQueue and LivePoll it is given; ready while the queue answers. */
-export const VoteApp = (options: { readonly port?: number } = {}) =>
+/**
+ * The vote service over whatever VoteQueue and LivePoll it is given; ready while the queue answers.
+ * `resultsUrl` is where its "See the results" link points when RESULT_PUBLIC_URL is unset (by
+ * default the result service's default port here).
+ */
+export const VoteApp = (options: { readonly port?: number; readonly resultsUrl?: URL } = {}) =>
   Layer.mergeAll(
     serveHttp(
       "vote",
@@ -20,7 +25,7 @@ export const VoteApp = (options: { readonly port?: number } = {}) =>
         yield* health.addCheck("queue", queue.ping)
       })
     )
-  ).pipe(Layer.provide(BallotBox.layer))
+  ).pipe(Layer.provide(BallotBox.layer), Layer.provide(resultsLinkLayer(options.resultsUrl)))
 
 /** The vote service as its container runs it: Redis queue, poll from mounted config. */
 export const VoteLive = VoteApp().pipe(

@@ -31,6 +31,9 @@ export const startStandalone = async (options: {
 }): Promise<Standalone> => {
   const env: Record<string, string | undefined> = { ...process.env }
   for (const key of serverKeys) delete env[key]
+  // The pages' links then point at the two ports here, which is what these tests follow.
+  delete env.RESULT_PUBLIC_URL
+  delete env.VOTE_PUBLIC_URL
   const child: ChildProcess = spawn("npm", ["start", "--silent"], {
     cwd: repositoryRoot,
     env: {

@@ -13,7 +13,9 @@ import {
   pollConfig,
   postgresConfig,
   redisConfig,
-  redisKeyPrefixConfig
+  redisKeyPrefixConfig,
+  resultPublicUrlConfig,
+  votePublicUrlConfig
 } from "../AppConfig.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 
@@ -29,6 +31,8 @@ const check = Effect.gen(function* () {
   yield* redisConfig
   yield* redisKeyPrefixConfig
   yield* postgresConfig
+  yield* resultPublicUrlConfig()
+  yield* votePublicUrlConfig()
   const poll = yield* pollConfig
   if (requireSecret) {
     const sources = yield* ConfigSources
