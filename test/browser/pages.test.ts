@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playw
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, repositoryRoot } from "../support/Processes.ts"
 import { type AxeViolation, axeScan, describeViolations, launchChromium } from "./support/Browser.ts"
+import { decodePng, distinctColours } from "./support/Png.ts"
 import { type Standalone, startStandalone } from "./support/Standalone.ts"
 
 /**
@@ -25,13 +26,36 @@ type InPage = {
 }
 
 const artefacts = join(repositoryRoot, "test-results", "browser")
-const phone: BrowserContextOptions = {
+const phone = {
   viewport: { width: 390, height: 844 },
   deviceScaleFactor: 2,
   isMobile: true,
   hasTouch: true
+} satisfies BrowserContextOptions
+const desktop = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 } satisfies BrowserContextOptions
+
+/** One screenshot, with what the page said in text at the moment it was taken. */
+interface Capture {
+  readonly file: string
+  readonly png: Buffer
+  readonly text: string
+  readonly device: typeof phone | typeof desktop
 }
-const desktop: BrowserContextOptions = { viewport: { width: 1280, height: 800 } }
+
+/**
+ * What a screenshot can show: the whole page at the device's width and scale
+ * (at least one screen tall), not blank (a rendered page has many colours from
+ * text, buttons and bars; a failed one a couple), and the page it was taken
+ * of held `expected`.
+ */
+const expectPicture = (capture: Capture, expected: ReadonlyArray<string>) => {
+  const image = decodePng(capture.png)
+  const { viewport, deviceScaleFactor } = capture.device
+  expect(image.width, capture.file).toBe(viewport.width * deviceScaleFactor)
+  expect(image.height, capture.file).toBeGreaterThanOrEqual(viewport.height * deviceScaleFactor)
+  expect(distinctColours(image), capture.file).toBeGreaterThan(32)
+  for (const text of expected) expect(capture.text, capture.file).toContain(text)
+}
 
 /** Waits for a condition the app reaches on its own (a queued vote counted, a stream pushed). */
 const eventually = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 15_000, interval: 100 })
@@ -91,19 +115,30 @@ describe("the vote and result pages in Chromium, against npm start", () => {
   }
 
   const screenshots = async (url: string, name: string, prepare?: (page: Page) => Promise<void>) => {
-    for (const [size, options] of [
+    const captures: Array<Capture> = []
+    for (const [size, device] of [
       ["phone", phone],
       ["desktop", desktop]
     ] as const) {
       for (const colorScheme of ["light", "dark"] as const) {
-        const context = await newContext({ ...options, colorScheme })
+        const context = await newContext({ ...device, colorScheme })
         const page = await context.newPage()
         await page.goto(url)
         await prepare?.(page)
-        await page.screenshot({ path: join(artefacts, `${name}-${size}-${colorScheme}.png`), fullPage: true })
+        const file = `${name}-${size}-${colorScheme}.png`
+        // The text the picture shows, read just before it is taken.
+        const text = await page.locator("body").innerText()
+        const png = await page.screenshot({ path: join(artefacts, file), fullPage: true })
+        captures.push({ file, png, text, device })
         await context.close()
       }
     }
+    // Light and dark are different pictures of the same page.
+    for (const light of captures.filter((c) => c.file.endsWith("-light.png"))) {
+      const dark = captures.find((c) => c.file === light.file.replace("-light.png", "-dark.png"))
+      expect(dark?.png.equals(light.png), light.file).toBe(false)
+    }
+    return captures
   }
 
   beforeAll(async () => {
@@ -233,12 +268,14 @@ describe("the vote and result pages in Chromium, against npm start", () => {
 
   it("takes screenshots of both pages on a phone and a desktop, light and dark", async () => {
     // A voter with a choice, so the marked button is in the picture.
-    await screenshots(app.voteUrl, "vote", (page) => voteFor(page, "Dogs"))
-    await screenshots(app.resultUrl, "results", (page) =>
+    for (const capture of await screenshots(app.voteUrl, "vote", (page) => voteFor(page, "Dogs")))
+      expectPicture(capture, ["Cats or dogs?", "Cats", "Dogs", "You voted for Dogs", "See the results"])
+    for (const capture of await screenshots(app.resultUrl, "results", (page) =>
       eventually(() => page.locator("#total").textContent())
         .not.toBe("0")
         .then(() => {})
-    )
+    ))
+      expectPicture(capture, ["Cats or dogs?", "Cats", "Dogs", "Total voters:", "Vote"])
   })
 
   it("picks up new poll options from CONFIG_DIR while it runs: the result page without a reload, the ballot on the next load", async () => {
