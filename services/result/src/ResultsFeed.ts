@@ -6,7 +6,7 @@ import { Clock, Context, Duration, Effect, Latch, Layer, Metric, Option, Stream,
 /** The shortest gap between two reads of the tally: a burst of commits costs one read. */
 export const coalesceWindow = Duration.millis(50)
 
-export const resultPushes = Metric.counter("result_refreshes_total", {
+export const tallyReads = Metric.counter("result_refreshes_total", {
   description: "Times the tally was read after a change"
 })
 
@@ -66,7 +66,7 @@ export class ResultsFeed extends Context.Service<
         const poll = yield* livePoll.current
         const next = Option.some(toResults(poll, tally, yield* Clock.currentTimeMillis))
         yield* SubscriptionRef.update(results, (previous) => (sameResults(previous, next) ? previous : next))
-        yield* Metric.update(resultPushes, 1)
+        yield* Metric.update(tallyReads, 1)
       }).pipe(retryWithBackoff("reading the tally failed; retrying"))
 
       yield* Effect.forkScoped(
