@@ -1,5 +1,6 @@
 import { defaultPoll, InvalidConfig, Poll, PollOption, parsePollOptions } from "@voting/domain"
 import { Effect, type LogLevel, Option, Redacted, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import { TrustedProxies, TrustedProxiesValue } from "./ClientAddress.ts"
 import { type ConfigKey, defaultPorts } from "./ConfigKeys.ts"
 import { ConfigSources } from "./ConfigSources.ts"
 
@@ -226,3 +227,9 @@ export const resultPublicUrlConfig = (fallback = localPageUrl(defaultPorts.resul
   read("RESULT_PUBLIC_URL", PublicUrl, fallback)
 export const votePublicUrlConfig = (fallback = localPageUrl(defaultPorts.vote)) =>
   read("VOTE_PUBLIC_URL", PublicUrl, fallback)
+
+/**
+ * TRUSTED_PROXIES: the peers whose X-Forwarded-For names the client (see
+ * ClientAddress.ts). Unset or `none`: nobody's, the socket's peer is the client.
+ */
+export const trustedProxiesConfig = read("TRUSTED_PROXIES", TrustedProxiesValue, TrustedProxies.none)

@@ -22,6 +22,8 @@ export const configKeys = [
   // Where the ballot and the results page link to each other, as voters reach them.
   "RESULT_PUBLIC_URL",
   "VOTE_PUBLIC_URL",
+  // Proxies whose X-Forwarded-For names the client, for per-client limits (ClientAddress.ts).
+  "TRUSTED_PROXIES",
   // Not in the contract's table: lets several apps or test runs share one Redis.
   "REDIS_KEY_PREFIX"
 ] as const

@@ -1,4 +1,5 @@
 export * from "./AppConfig.ts"
+export * from "./ClientAddress.ts"
 export * from "./ConfigKeys.ts"
 export * from "./ConfigSources.ts"
 export * from "./Health.ts"
