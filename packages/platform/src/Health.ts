@@ -53,23 +53,41 @@ export class Health extends Context.Service<
   )
 }
 
+/**
+ * Sent with every health and metrics answer: a cache never keeps one (each
+ * says how things are now) and a browser never reads one as another type.
+ * The same two headers as @voting/web's `apiHeaders`, which this package does
+ * not depend on.
+ */
+const answerHeaders: Readonly<Record<string, string>> = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff"
+}
+
 /** `/livez`, `/readyz` and `/metrics`, served by every component. */
 export const HealthRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const health = yield* Health
-    yield* router.add("GET", healthPaths.live, Effect.succeed(HttpServerResponse.text("ok")))
+    yield* router.add(
+      "GET",
+      healthPaths.live,
+      Effect.succeed(HttpServerResponse.text("ok", { headers: answerHeaders }))
+    )
     yield* router.add(
       "GET",
       healthPaths.ready,
       Effect.map(health.readiness, (readiness) =>
-        HttpServerResponse.jsonUnsafe(readiness, { status: readiness.ready ? 200 : 503 })
+        HttpServerResponse.jsonUnsafe(readiness, { status: readiness.ready ? 200 : 503, headers: answerHeaders })
       )
     )
     yield* router.add(
       "GET",
       healthPaths.metrics,
       Effect.map(PrometheusMetrics.format(), (text) =>
-        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+        HttpServerResponse.text(text, {
+          contentType: "text/plain; version=0.0.4; charset=utf-8",
+          headers: answerHeaders
+        })
       )
     )
   })

@@ -26,6 +26,16 @@ export const securityHeaders: Readonly<Record<string, string>> = {
 
 const pageHeaders: Readonly<Record<string, string>> = { ...securityHeaders, "cache-control": "no-store" }
 
+/**
+ * Sent with every JSON and problem+json answer: it says how things are now, so
+ * no cache keeps it, and no browser reads it as another type. (The health
+ * routes send the same two.)
+ */
+export const apiHeaders: Readonly<Record<string, string>> = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff"
+}
+
 /** A page of either service: HTML, never cached, with the security headers above. */
 export const htmlResponse = (body: string, status = 200) =>
   HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })

@@ -41,6 +41,7 @@ export const ResultsStreamRoute = HttpRouter.use(
           contentType: "text/event-stream",
           headers: {
             "cache-control": "no-cache, no-transform",
+            "x-content-type-options": "nosniff",
             // Proxies that buffer (nginx and friends) must pass each event on at once.
             "x-accel-buffering": "no"
           }
