@@ -233,3 +233,29 @@ export const votePublicUrlConfig = (fallback = localPageUrl(defaultPorts.vote)) 
  * ClientAddress.ts). Unset or `none`: nobody's, the socket's peer is the client.
  */
 export const trustedProxiesConfig = read("TRUSTED_PROXIES", TrustedProxiesValue, TrustedProxies.none)
+
+/** A whole number from 0 to `max`, in decimal digits only. */
+const CountUpTo = (max: number): ValueCodec<number> =>
+  Schema.String.check(
+    refuse((raw) =>
+      /^\d{1,9}$/.test(raw) && Number(raw) <= max
+        ? undefined
+        : `"${raw.slice(0, 20)}" is not a whole number from 0 to ${max}`
+    )
+  ).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
+
+/**
+ * VOTE_RATE_LIMIT's default: 120 accepted votes a minute from one client
+ * address. A class of 30 behind one school NAT shares an address; if every
+ * pupil voted and then changed their mind three times within the same minute,
+ * that is 120. A real class does less, so it never meets the limit, while one
+ * script is held to 2 votes a second instead of thousands.
+ */
+export const defaultVoteRateLimit = 120
+
+/**
+ * VOTE_RATE_LIMIT: votes a minute the vote service accepts from one client
+ * address (ClientAddress.ts), as a token bucket holding a minute's worth;
+ * `0` turns the limit off.
+ */
+export const voteRateLimitConfig = read("VOTE_RATE_LIMIT", CountUpTo(1_000_000), defaultVoteRateLimit)

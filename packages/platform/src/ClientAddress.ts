@@ -150,15 +150,23 @@ export const clientAddress = (
   return client
 }
 
-/** The client of a server request by the rule above. */
+/**
+ * The client of a server request by the rule above. With no trusted proxy
+ * (the common case, and the vote hot path) the header is not read and the
+ * socket's address, which Node has already checked, is only unmapped.
+ */
 export const requestClient = (request: HttpServerRequest.HttpServerRequest, trusted: TrustedProxies): string => {
   const peer = request.remoteAddress
-  return clientAddress(
-    Option.isSome(peer) ? peer.value : undefined,
-    trusted.isEmpty ? undefined : request.headers["x-forwarded-for"],
-    trusted
-  )
+  if (Option.isNone(peer)) return unknownClient
+  if (trusted.isEmpty) return unmapped(peer.value)
+  return clientAddress(peer.value, request.headers["x-forwarded-for"], trusted)
 }
+
+/** A socket's address (as Node reports it: lower case, no brackets or port) with IPv4-mapped IPv6 as IPv4. */
+const unmapped = (address: string) =>
+  address.startsWith(mappedPrefix) && address.includes(".", mappedPrefix.length)
+    ? address.slice(mappedPrefix.length)
+    : address
 
 /**
  * The key a per-client limit counts under: an IPv4 address as it is, an IPv6

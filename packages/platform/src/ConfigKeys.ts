@@ -24,6 +24,8 @@ export const configKeys = [
   "VOTE_PUBLIC_URL",
   // Proxies whose X-Forwarded-For names the client, for per-client limits (ClientAddress.ts).
   "TRUSTED_PROXIES",
+  // Per-client limits: votes a minute (vote), open result streams (result).
+  "VOTE_RATE_LIMIT",
   // Not in the contract's table: lets several apps or test runs share one Redis.
   "REDIS_KEY_PREFIX"
 ] as const

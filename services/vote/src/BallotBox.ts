@@ -2,17 +2,24 @@ import { type OptionId, UnknownOption, type VoterId } from "@voting/domain"
 import { LivePoll, requestRetry } from "@voting/platform"
 import { type QueueUnavailable, VoteQueue } from "@voting/queue"
 import { Clock, Context, Effect, Layer, Metric } from "effect"
+import type { HttpServerRequest } from "effect/http"
 import { votesAccepted } from "./VoteMetrics.ts"
+import { type RateLimited, VoteRateLimit } from "./VoteRateLimit.ts"
 
 /**
- * Takes a voter's choice: checks it against the poll as configured now and
- * puts it on the queue with the instant it was accepted. Success means the
+ * Takes a voter's choice: checks it against the poll as configured now, takes
+ * one vote from its client's rate limit (only a vote that would be accepted
+ * counts) and puts it on the queue with the instant it was accepted. Success means the
  * vote is on the queue; any doubt is an error the caller answers with 503.
  */
 export class BallotBox extends Context.Service<
   BallotBox,
   {
-    readonly cast: (voterId: VoterId, choice: string) => Effect.Effect<OptionId, UnknownOption | QueueUnavailable>
+    readonly cast: (
+      voterId: VoterId,
+      choice: string,
+      request: HttpServerRequest.HttpServerRequest
+    ) => Effect.Effect<OptionId, UnknownOption | RateLimited | QueueUnavailable>
   }
 >()("@voting/vote/BallotBox") {
   static readonly layer = Layer.effect(
@@ -20,23 +27,31 @@ export class BallotBox extends Context.Service<
     Effect.gen(function* () {
       const poll = yield* LivePoll
       const queue = yield* VoteQueue
+      const limit = yield* VoteRateLimit
       const countAccepted = Metric.update(votesAccepted, 1)
       return BallotBox.of({
         // Plain combinators rather than a traced generator: this runs for every vote.
-        cast: (voterId, choice) =>
-          Effect.flatMap(poll.current, (current): Effect.Effect<OptionId, UnknownOption | QueueUnavailable> => {
-            const option = current.option(choice)
-            if (option === undefined) {
-              return Effect.fail(new UnknownOption({ option: choice, validOptions: current.options.map((o) => o.id) }))
+        cast: (voterId, choice, request) =>
+          Effect.flatMap(
+            poll.current,
+            (current): Effect.Effect<OptionId, UnknownOption | RateLimited | QueueUnavailable> => {
+              const option = current.option(choice)
+              if (option === undefined) {
+                return Effect.fail(
+                  new UnknownOption({ option: choice, validOptions: current.options.map((o) => o.id) })
+                )
+              }
+              const limited = limit.take(request)
+              if (limited !== undefined) return Effect.fail(limited)
+              return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
+                // not a timer raced against every vote here.
+                queue
+                  .enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() })
+                  .pipe(Effect.retry(requestRetry), Effect.andThen(countAccepted), Effect.as(option.id))
+              )
             }
-            return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-              // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
-              // not a timer raced against every vote here.
-              queue
-                .enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() })
-                .pipe(Effect.retry(requestRetry), Effect.andThen(countAccepted), Effect.as(option.id))
-            )
-          })
+          )
       })
     })
   )

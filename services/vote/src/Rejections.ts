@@ -2,6 +2,7 @@ import type { UnknownOption } from "@voting/domain"
 import type { QueueUnavailable } from "@voting/queue"
 import { Schema } from "effect"
 import { maxBodyBytes } from "./RequestBody.ts"
+import type { RateLimited } from "./VoteRateLimit.ts"
 
 export class CrossSiteRequest extends Schema.TaggedError<CrossSiteRequest>()("CrossSiteRequest", {}) {}
 export class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLarge", {}) {}
@@ -21,6 +22,7 @@ export type Rejection =
   | UnreadableBody
   | MalformedVote
   | UnknownOption
+  | RateLimited
   | QueueUnavailable
 
 export interface RejectionAnswer {
@@ -30,6 +32,8 @@ export interface RejectionAnswer {
   readonly detail: string
   /** The metric label. */
   readonly reason: string
+  /** Seconds to wait before trying again, sent as `Retry-After`. */
+  readonly retryAfter?: number
 }
 
 const notRecorded = "Your vote was not recorded."
@@ -73,6 +77,14 @@ export const answerFor = (rejection: Rejection): RejectionAnswer => {
         title: "Not an option",
         detail: `That is not an option of this poll; valid options are ${rejection.validOptions.join(", ")}. ${notRecorded}`,
         reason: "unknown-option"
+      }
+    case "RateLimited":
+      return {
+        status: 429,
+        title: "Too many votes",
+        detail: `Too many votes have come from your network in the last minute (this poll takes up to ${rejection.perMinute} a minute from one address). Please try again in ${rejection.retryAfter} ${rejection.retryAfter === 1 ? "second" : "seconds"}. ${notRecorded}`,
+        reason: "rate-limited",
+        retryAfter: rejection.retryAfter
       }
     case "QueueUnavailable":
       return {

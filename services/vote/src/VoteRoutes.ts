@@ -6,7 +6,7 @@ import { Effect, Option } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse, ProblemDetails } from "effect/http"
 import { BallotBox } from "./BallotBox.ts"
 import { isCrossSite } from "./CrossSite.ts"
-import { answerFor, CrossSiteRequest, MalformedVote, type Rejection } from "./Rejections.ts"
+import { answerFor, CrossSiteRequest, MalformedVote, type Rejection, type RejectionAnswer } from "./Rejections.ts"
 import { readBody } from "./RequestBody.ts"
 import { ResultsLink } from "./ResultsLink.ts"
 import { rejected } from "./VoteMetrics.ts"
@@ -50,17 +50,26 @@ const jsonChoice = (body: string): string | MalformedVote => {
 
 const formChoice = (body: string): string => new URLSearchParams(body).get("vote") ?? ""
 
+/** Says when to try again, for a refusal that knows (a rate-limited vote). */
+const withRetryAfter = (answer: RejectionAnswer, response: HttpServerResponse.HttpServerResponse) =>
+  answer.retryAfter === undefined
+    ? response
+    : HttpServerResponse.setHeader(response, "retry-after", `${answer.retryAfter}`)
+
 const rejectionPage = (rejection: Rejection, poll: Poll) => {
   const answer = answerFor(rejection)
   return Effect.as(
     rejected(answer.reason),
-    htmlResponse(
-      problemPage({
-        title: answer.title,
-        message: answer.detail,
-        ...(rejection._tag === "UnknownOption" ? { poll } : {})
-      }),
-      answer.status
+    withRetryAfter(
+      answer,
+      htmlResponse(
+        problemPage({
+          title: answer.title,
+          message: answer.detail,
+          ...(rejection._tag === "UnknownOption" ? { poll } : {})
+        }),
+        answer.status
+      )
     )
   )
 }
@@ -70,13 +79,16 @@ const rejectionProblem = (rejection: Rejection) => {
   const answer = answerFor(rejection)
   return Effect.as(
     rejected(answer.reason),
-    ProblemDetails.toResponse({
-      type: ProblemDetails.blankType,
-      title: answer.title,
-      status: answer.status,
-      detail: answer.detail,
-      ...(rejection._tag === "UnknownOption" ? { validOptions: rejection.validOptions } : {})
-    })
+    withRetryAfter(
+      answer,
+      ProblemDetails.toResponse({
+        type: ProblemDetails.blankType,
+        title: answer.title,
+        status: answer.status,
+        detail: answer.detail,
+        ...(rejection._tag === "UnknownOption" ? { validOptions: rejection.validOptions } : {})
+      })
+    )
   )
 }
 
@@ -98,7 +110,7 @@ export const VoteRoutes = HttpRouter.use(
       if (isCrossSite(request)) return Effect.fail(new CrossSiteRequest())
       return Effect.flatMap(readBody(request, mediaType), (body): Effect.Effect<OptionId, Rejection> => {
         const choice = choiceOf(body)
-        return typeof choice === "string" ? ballots.cast(voterId, choice) : Effect.fail(choice)
+        return typeof choice === "string" ? ballots.cast(voterId, choice, request) : Effect.fail(choice)
       })
     }
 

@@ -4,6 +4,7 @@ import { assetRoutes } from "@voting/web"
 import { Effect, Layer } from "effect"
 import { BallotBox } from "./BallotBox.ts"
 import { resultsLinkLayer } from "./ResultsLink.ts"
+import { VoteRateLimit } from "./VoteRateLimit.ts"
 import { VoteRoutes } from "./VoteRoutes.ts"
 
 /**
@@ -25,7 +26,11 @@ export const VoteApp = (options: { readonly port?: number; readonly resultsUrl?:
         yield* health.addCheck("queue", queue.ping)
       })
     )
-  ).pipe(Layer.provide(BallotBox.layer), Layer.provide(resultsLinkLayer(options.resultsUrl)))
+  ).pipe(
+    Layer.provide(BallotBox.layer),
+    Layer.provide(VoteRateLimit.layer),
+    Layer.provide(resultsLinkLayer(options.resultsUrl))
+  )
 
 /** The vote service as its container runs it: Redis queue, poll from mounted config. */
 export const VoteLive = VoteApp().pipe(

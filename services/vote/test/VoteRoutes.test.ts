@@ -7,6 +7,7 @@ import { pollOf } from "@voting/test-support/Polls"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { BallotBox } from "../src/BallotBox.ts"
+import { VoteRateLimit } from "../src/VoteRateLimit.ts"
 import { VoteRoutes } from "../src/VoteRoutes.ts"
 
 const poll = pollOf("Cats vs <b>Dogs</b>", "a=Cats,b=Dogs & <i>co</i>")
@@ -21,6 +22,7 @@ const handlerWith = (queue: Layer.Layer<VoteQueue, unknown>) =>
     const queueContext = yield* Layer.build(queue)
     const app = HttpRouter.serve(VoteRoutes, { disableLogger: true, disableListenLog: true }).pipe(
       Layer.provide(BallotBox.layer),
+      Layer.provide(VoteRateLimit.layerOff),
       Layer.provide(Layer.succeedContext(queueContext)),
       Layer.provide(LivePoll.layerStatic(poll)),
       Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0 }))
