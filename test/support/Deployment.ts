@@ -37,6 +37,8 @@ export interface DeploymentOptions {
   readonly pollTitle?: string
   readonly pollOptions?: string
   readonly logLevel?: string
+  /** More keys for every component, set in the environment after the ones above (e.g. VOTE_RATE_LIMIT). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export const startDeployment = async (options: DeploymentOptions = {}): Promise<Deployment> => {
@@ -81,7 +83,8 @@ export const startDeployment = async (options: DeploymentOptions = {}): Promise<
       POSTGRES_PORT: String(postgres.port),
       POSTGRES_USER: "postgres",
       POSTGRES_DB: "postgres",
-      LOG_LEVEL: options.logLevel ?? "info"
+      LOG_LEVEL: options.logLevel ?? "info",
+      ...options.env
     }
     await migrate(env)
     const deployment: Deployment = {
