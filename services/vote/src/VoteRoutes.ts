@@ -1,8 +1,8 @@
 import { hostname } from "node:os"
 import type { OptionId, Poll, VoterId } from "@voting/domain"
 import { LivePoll } from "@voting/platform"
-import { htmlResponse } from "@voting/web"
-import { Effect, Option } from "effect"
+import { apiHeaders, htmlResponse } from "@voting/web"
+import { Effect } from "effect"
 import { HttpRouter, type HttpServerRequest, HttpServerResponse, ProblemDetails } from "effect/http"
 import { BallotBox } from "./BallotBox.ts"
 import { isCrossSite } from "./CrossSite.ts"
@@ -11,7 +11,7 @@ import { readBody } from "./RequestBody.ts"
 import { ResultsLink } from "./ResultsLink.ts"
 import { rejected } from "./VoteMetrics.ts"
 import { problemPage, votePage } from "./VotePage.ts"
-import { choiceCookieName, cookieOptions, newVoterId, readVoterId, voterCookieName } from "./VoterCookies.ts"
+import { choiceCookieName, knownVoter, newVoterId, voterCookies } from "./VoterCookies.ts"
 
 const instance = hostname()
 
@@ -21,18 +21,7 @@ const withVoterCookies = (
   response: HttpServerResponse.HttpServerResponse,
   voterId: VoterId,
   choice?: OptionId
-) => {
-  const options = cookieOptions(request)
-  return HttpServerResponse.setCookiesUnsafe(
-    response,
-    choice === undefined
-      ? [[voterCookieName, voterId, options]]
-      : [
-          [voterCookieName, voterId, options],
-          [choiceCookieName, choice, options]
-        ]
-  )
-}
+) => HttpServerResponse.setCookiesUnsafe(response, voterCookies(request, voterId, choice))
 
 const malformedJson = () => new MalformedVote({ detail: 'Send JSON like {"vote": "<option id>"}.' })
 
@@ -120,19 +109,19 @@ export const VoteRoutes = HttpRouter.use(
      * queue, and the retry must then replace it, not count a second voter.
      */
     const voterOf = (request: HttpServerRequest.HttpServerRequest) => {
-      const known = readVoterId(request)
-      const voterId = Option.getOrElse(known, newVoterId)
+      const known = knownVoter(request)
+      const voterId = known?.voterId ?? newVoterId()
       const keep = (response: HttpServerResponse.HttpServerResponse) =>
-        Option.isSome(known) ? response : withVoterCookies(request, response, voterId)
+        known?.settled ? response : withVoterCookies(request, response, voterId)
       return { voterId, keep }
     }
 
     yield* router.add("GET", "/", (request) =>
       Effect.gen(function* () {
         const poll = yield* livePoll.current
-        const known = readVoterId(request)
+        const known = knownVoter(request)
         const page = htmlResponse(votePage({ poll, choice: request.cookies[choiceCookieName], instance, resultsUrl }))
-        return Option.isSome(known) ? page : withVoterCookies(request, page, newVoterId())
+        return known?.settled ? page : withVoterCookies(request, page, known?.voterId ?? newVoterId())
       })
     )
 
@@ -153,12 +142,13 @@ export const VoteRoutes = HttpRouter.use(
           Effect.succeed(
             withVoterCookies(
               request,
-              HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202 }),
+              HttpServerResponse.jsonUnsafe({ voterId, vote: option }, { status: 202, headers: apiHeaders }),
               voterId,
               option
             )
           ),
-        onFailure: (rejection) => Effect.map(rejectionProblem(rejection), keep)
+        onFailure: (rejection) =>
+          Effect.map(rejectionProblem(rejection), (problem) => keep(HttpServerResponse.setHeaders(problem, apiHeaders)))
       })
     })
   })

@@ -4,7 +4,17 @@ import { Duration, Option, Schema } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import type { Cookie } from "effect/http/Cookies"
 
+/**
+ * The voter's id over plain HTTP (`npm start`, a component reached without a
+ * TLS proxy): browsers refuse a `__Host-` cookie that is not Secure.
+ */
 export const voterCookieName = "voter_id"
+/**
+ * The voter's id over HTTPS. The `__Host-` prefix makes the browser accept it
+ * only when Secure, with Path=/ and no Domain, so no other host of the site
+ * (a sibling subdomain, a plain-HTTP page) can set or overwrite it.
+ */
+export const secureVoterCookieName = "__Host-voter_id"
 /** Remembers the last choice this browser made, so the page can mark it. Not trusted for anything else. */
 export const choiceCookieName = "voter_choice"
 
@@ -13,10 +23,32 @@ export const cookieMaxAgeSeconds = 400 * 24 * 60 * 60
 
 const decodeVoterId = Schema.decodeUnknownOption(VoterId)
 
-/** The voter's id from the cookie, or none when it is missing or malformed. */
-export const readVoterId = (request: HttpServerRequest.HttpServerRequest): Option.Option<VoterId> => {
-  const raw = request.cookies[voterCookieName]
-  return raw === undefined ? Option.none() : decodeVoterId(raw)
+/** A voter the request's cookies name, and whether the answer must set the cookie again. */
+export interface KnownVoter {
+  readonly voterId: VoterId
+  /**
+   * False when the id came from `voter_id` over HTTPS: the answer then sets it
+   * as `__Host-voter_id` and expires `voter_id`, so the old name is read once
+   * and no voter from before the rename is lost.
+   */
+  readonly settled: boolean
+}
+
+/**
+ * The voter's id from `__Host-voter_id`, else from `voter_id`; undefined when
+ * neither holds a valid one (missing or malformed).
+ */
+export const knownVoter = (request: HttpServerRequest.HttpServerRequest): KnownVoter | undefined => {
+  const cookies = request.cookies
+  const secure = cookies[secureVoterCookieName]
+  if (secure !== undefined) {
+    const id = decodeVoterId(secure)
+    if (Option.isSome(id)) return { voterId: id.value, settled: true }
+  }
+  const plain = cookies[voterCookieName]
+  if (plain === undefined) return undefined
+  const id = decodeVoterId(plain)
+  return Option.isSome(id) ? { voterId: id.value, settled: !isHttps(request) } : undefined
 }
 
 // New ids are cut from a pool drawn from the CSPRNG 256 ids at a time: one call per id cost more
@@ -50,7 +82,33 @@ const voterCookie = {
   maxAge: Duration.seconds(cookieMaxAgeSeconds),
   secure: false
 } as const satisfies Cookie["options"]
+// Secure, Path=/ and no Domain: what a __Host- cookie must have.
 const secureVoterCookie = { ...voterCookie, secure: true } as const satisfies Cookie["options"]
+// Expires the old `voter_id` once its id has moved to `__Host-voter_id`.
+const expiredVoterCookie = { ...secureVoterCookie, maxAge: Duration.zero } as const satisfies Cookie["options"]
 
-export const cookieOptions = (request: HttpServerRequest.HttpServerRequest): Cookie["options"] =>
-  isHttps(request) ? secureVoterCookie : voterCookie
+type SetCookie = readonly [name: string, value: string, options: Cookie["options"]]
+
+/**
+ * The cookies an answer sets for `voterId`, and the last `choice` when there
+ * is one: under `__Host-voter_id` over HTTPS (retiring a `voter_id` the
+ * request still carried), under `voter_id` over plain HTTP.
+ */
+export const voterCookies = (
+  request: HttpServerRequest.HttpServerRequest,
+  voterId: VoterId,
+  choice?: string
+): Array<SetCookie> => {
+  if (!isHttps(request)) {
+    return choice === undefined
+      ? [[voterCookieName, voterId, voterCookie]]
+      : [
+          [voterCookieName, voterId, voterCookie],
+          [choiceCookieName, choice, voterCookie]
+        ]
+  }
+  const cookies: Array<SetCookie> = [[secureVoterCookieName, voterId, secureVoterCookie]]
+  if (choice !== undefined) cookies.push([choiceCookieName, choice, secureVoterCookie])
+  if (request.cookies[voterCookieName] !== undefined) cookies.push([voterCookieName, "", expiredVoterCookie])
+  return cookies
+}

@@ -86,18 +86,23 @@ describe("vote routes", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("keeps the voter's id, marks Secure behind a TLS proxy, and marks the choice on the page", () =>
+  it.live("keeps the voter's id, moves it to a Secure __Host- cookie behind a TLS proxy, and marks the choice", () =>
     Effect.gen(function* () {
       const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
       const voter = "AAAAAAAAAAAAAAAAAAAAAA"
-      const { response } = yield* call(
-        handler,
-        "/",
-        form({ vote: "a" }, { cookie: `voter_id=${voter}`, "x-forwarded-proto": "https" })
-      )
-      assert.strictEqual(cookieValue(response, "voter_id"), voter)
-      assert.include(response.headers.getSetCookie().join("\n"), "Secure")
+      const https = { "x-forwarded-proto": "https" }
+      const { response } = yield* call(handler, "/", form({ vote: "a" }, { cookie: `voter_id=${voter}`, ...https }))
+      assert.strictEqual(cookieValue(response, "__Host-voter_id"), voter)
+      const set = response.headers.getSetCookie()
+      const secure = set.find((cookie) => cookie.startsWith("__Host-voter_id="))!
+      for (const attribute of ["Secure", "Path=/", "HttpOnly"]) assert.include(secure, attribute)
+      assert.notInclude(secure, "Domain")
+      // The old name is read this once: expired in the same answer.
+      assert.match(set.find((cookie) => cookie.startsWith("voter_id=")) ?? "", /^voter_id=;.*Max-Age=0/)
       assert.strictEqual((yield* queued(queue))[0]?.fields.voter, voter)
+      // Next time the browser sends the new name only, and gets no cookie on the page.
+      const again = yield* call(handler, "/", { headers: { cookie: `__Host-voter_id=${voter}`, ...https } })
+      assert.deepStrictEqual(again.response.headers.getSetCookie(), [])
 
       const page = yield* call(handler, "/", { headers: { cookie: `voter_id=${voter}; voter_choice=a` } })
       assert.match(page.body, /value="a" aria-pressed="true">Cats<span class="mark"/)
