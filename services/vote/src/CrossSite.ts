@@ -3,8 +3,11 @@ import type { HttpServerRequest } from "effect/http"
 /**
  * True when a state-changing request comes from another site. Browsers say so
  * in `Sec-Fetch-Site`; older ones send `Origin`, which must match the host the
- * request was addressed to. A request with neither (curl, a load generator)
- * is no browser acting for someone else, so it passes.
+ * request was addressed to: its `Host` header, which the browser writes and no
+ * page can change. Never `X-Forwarded-Host`: any client can send that one, and
+ * the Ingress (Traefik) passes `Host` through unchanged anyway. A request with
+ * neither header (curl, a load generator) is no browser acting for someone
+ * else, so it passes.
  */
 export const isCrossSite = (request: HttpServerRequest.HttpServerRequest): boolean => {
   const site = request.headers["sec-fetch-site"]
@@ -12,6 +15,5 @@ export const isCrossSite = (request: HttpServerRequest.HttpServerRequest): boole
   const origin = request.headers.origin
   if (origin === undefined) return false
   if (!URL.canParse(origin)) return true
-  const host = request.headers["x-forwarded-host"] ?? request.headers.host
-  return new URL(origin).host !== host
+  return new URL(origin).host !== request.headers.host
 }
