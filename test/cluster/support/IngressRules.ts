@@ -149,7 +149,8 @@ export const ingressRules: RuleFamily = {
   /** Both hosts are served, and every Ingress routing one lists it in a TLS entry with a Secret. */
   "ingress/tls": (model) => {
     const ingresses = model.applied.filter((o) => o.kind === "Ingress" && inApp(o))
-    const routesHost = (i: K8sObject, host: string) => (i.spec?.rules ?? []).some((r: { host?: string }) => r.host === host)
+    const routesHost = (i: K8sObject, host: string) =>
+      (i.spec?.rules ?? []).some((r: { host?: string }) => r.host === host)
     const hasTls = (i: K8sObject, host: string) =>
       (i.spec?.tls ?? []).some(
         (t: { hosts?: Array<string>; secretName?: string }) => t.secretName && (t.hosts ?? []).includes(host)
