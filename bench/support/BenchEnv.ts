@@ -96,7 +96,10 @@ export const createBenchEnv = async (): Promise<BenchEnv> => {
         LOG_LEVEL: "warn",
         // The load comes from one address, at thousands of votes a second: the per-client limit is off,
         // so the bench measures the vote path, not the limiter's refusals.
-        VOTE_RATE_LIMIT: "0"
+        VOTE_RATE_LIMIT: "0",
+        // The streams scenario holds 1,000 event streams from that one address: both stream caps off.
+        RESULT_STREAMS_PER_CLIENT: "0",
+        RESULT_STREAMS_MAX: "0"
       }),
       dispose
     }

@@ -37,7 +37,14 @@ describe("the results stream under many, fickle and slow clients", () => {
   }
 
   beforeAll(async () => {
-    deployment = await startDeployment({ pollTitle: "Which one?", pollOptions })
+    // The hundreds of stream clients and the load client stand for as many browsers and voters, but all
+    // come from 127.0.0.1: the per-client caps are off here (resultStreamCaps.test.ts and
+    // voteRateLimit.test.ts hold them), the per-process stream cap stays at its default.
+    deployment = await startDeployment({
+      pollTitle: "Which one?",
+      pollOptions,
+      env: { RESULT_STREAMS_PER_CLIENT: "0", VOTE_RATE_LIMIT: "0" }
+    })
     ;[vote, result] = await Promise.all([deployment.start("vote"), deployment.start("result")])
     await deployment.start("worker")
   }, 120_000)

@@ -259,3 +259,28 @@ export const defaultVoteRateLimit = 120
  * `0` turns the limit off.
  */
 export const voteRateLimitConfig = read("VOTE_RATE_LIMIT", CountUpTo(1_000_000), defaultVoteRateLimit)
+
+/**
+ * RESULT_STREAMS_PER_CLIENT's default: the event streams one client address may
+ * hold open on one result process. A class of 30 behind one school NAT, each
+ * with the results page open in up to three tabs, plus the teacher's screen,
+ * stays under 100; one client can take no more than a sixth of the process (RESULT_STREAMS_MAX).
+ */
+export const defaultResultStreamsPerClient = 100
+
+/**
+ * RESULT_STREAMS_MAX's default: event streams one result process holds open.
+ * Measured: the result process (production bundle) is 100 MiB resident idle
+ * and 202 MiB with 1,000 streams open (npm run bench --only=streams), about
+ * 102 KiB a stream; from the sources with the security test's 1 KiB events,
+ * 117-120 KiB a stream (156 MiB idle, 269 MiB at 1,000). At 120 KiB, 600
+ * streams are 70 MiB: about 170 MiB in all, two thirds of the pod's 256 MiB
+ * limit, leaving room for the heap to grow and for votes to be read meanwhile.
+ */
+export const defaultResultStreamsMax = 600
+
+/** RESULT_STREAMS_PER_CLIENT and RESULT_STREAMS_MAX: caps on open event streams (ClientSlots); `0` turns one off. */
+export const resultStreamLimitsConfig = Effect.all({
+  perClient: read("RESULT_STREAMS_PER_CLIENT", CountUpTo(1_000_000), defaultResultStreamsPerClient),
+  max: read("RESULT_STREAMS_MAX", CountUpTo(1_000_000), defaultResultStreamsMax)
+})

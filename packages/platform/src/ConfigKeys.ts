@@ -26,6 +26,8 @@ export const configKeys = [
   "TRUSTED_PROXIES",
   // Per-client limits: votes a minute (vote), open result streams (result).
   "VOTE_RATE_LIMIT",
+  "RESULT_STREAMS_PER_CLIENT",
+  "RESULT_STREAMS_MAX",
   // Not in the contract's table: lets several apps or test runs share one Redis.
   "REDIS_KEY_PREFIX"
 ] as const

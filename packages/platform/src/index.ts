@@ -1,5 +1,6 @@
 export * from "./AppConfig.ts"
 export * from "./ClientAddress.ts"
+export * from "./ClientSlots.ts"
 export * from "./ConfigKeys.ts"
 export * from "./ConfigSources.ts"
 export * from "./Health.ts"

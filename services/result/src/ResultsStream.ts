@@ -1,5 +1,13 @@
 import type { Results } from "@voting/domain"
-import { Health } from "@voting/platform"
+import {
+  ClientSlots,
+  clientKey,
+  Health,
+  requestClient,
+  resultStreamLimitsConfig,
+  type SlotRefusal,
+  trustedProxiesConfig
+} from "@voting/platform"
 import { Deferred, Duration, Effect, Metric, Stream } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { ResultsFeed } from "./ResultsFeed.ts"
@@ -8,6 +16,35 @@ import { ResultsFeed } from "./ResultsFeed.ts"
 const heartbeatEvery = Duration.seconds(15)
 
 export const streamClients = Metric.gauge("result_stream_clients", { description: "Open event-stream connections" })
+
+export const streamsRefused = Metric.counter("result_streams_refused_total", {
+  description: "Event streams refused over a cap, by reason"
+})
+
+/**
+ * How long a refused client is asked to wait, in seconds. A stream's slot is
+ * given back as soon as its connection closes, but streams live as long as a
+ * page stays open, so no slot can be promised sooner: about a heartbeat.
+ */
+const refusedRetryAfter = 15
+
+const refusalText: Record<SlotRefusal, string> = {
+  "per-client": "Too many result streams are open from your address. Close one, or try again later.\n",
+  capacity: "This server has as many result streams open as it can hold. Try again later.\n"
+}
+
+const refused = (reason: SlotRefusal) =>
+  Effect.as(
+    Metric.update(Metric.withAttributes(streamsRefused, { reason }), 1),
+    HttpServerResponse.text(refusalText[reason], {
+      status: 503,
+      headers: {
+        "retry-after": `${refusedRetryAfter}`,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff"
+      }
+    })
+  )
 
 const encoder = new TextEncoder()
 const resultsEvent = (results: Results) => encoder.encode(`event: results\ndata: ${JSON.stringify(results)}\n\n`)
@@ -19,14 +56,21 @@ const preamble = encoder.encode("retry: 2000\n\n")
  * `GET /api/results/stream`: the current results on connect, then an event
  * after every change. Each client is sent only the latest results, so a slow
  * one holds one value, not a backlog. On shutdown every stream ends, and the
- * browsers reconnect to another instance.
+ * browsers reconnect to another instance. Open streams are capped per client
+ * address (RESULT_STREAMS_PER_CLIENT, the ClientAddress rule) and per process
+ * (RESULT_STREAMS_MAX): one over a cap is answered 503 with Retry-After.
  */
 export const ResultsStreamRoute = HttpRouter.use(
   Effect.fn(function* (router) {
     const feed = yield* ResultsFeed
     const health = yield* Health
-    yield* router.add("GET", "/api/results/stream", () =>
-      Effect.sync(() => {
+    const limits = yield* resultStreamLimitsConfig
+    const trusted = yield* trustedProxiesConfig
+    const slots = new ClientSlots(limits.perClient, limits.max)
+    yield* router.add("GET", "/api/results/stream", (request) =>
+      Effect.suspend(() => {
+        const release = slots.hold(clientKey(requestClient(request, trusted)), request)
+        if (typeof release === "string") return refused(release)
         // `changes` starts with the current results, then follows every change.
         const events = Stream.merge(
           feed.changes.pipe(Stream.changes, Stream.map(resultsEvent)),
@@ -35,17 +79,19 @@ export const ResultsStreamRoute = HttpRouter.use(
           Stream.prepend([preamble]),
           Stream.interruptWhen(Deferred.await(health.stopping)),
           Stream.onStart(Metric.modify(streamClients, 1)),
-          Stream.ensuring(Metric.modify(streamClients, -1))
+          Stream.ensuring(Effect.andThen(Metric.modify(streamClients, -1), Effect.sync(release)))
         )
-        return HttpServerResponse.stream(events, {
-          contentType: "text/event-stream",
-          headers: {
-            "cache-control": "no-cache, no-transform",
-            "x-content-type-options": "nosniff",
-            // Proxies that buffer (nginx and friends) must pass each event on at once.
-            "x-accel-buffering": "no"
-          }
-        })
+        return Effect.succeed(
+          HttpServerResponse.stream(events, {
+            contentType: "text/event-stream",
+            headers: {
+              "cache-control": "no-cache, no-transform",
+              "x-content-type-options": "nosniff",
+              // Proxies that buffer (nginx and friends) must pass each event on at once.
+              "x-accel-buffering": "no"
+            }
+          })
+        )
       })
     )
   })
