@@ -15,7 +15,10 @@ import {
   redisConfig,
   redisKeyPrefixConfig,
   resultPublicUrlConfig,
-  votePublicUrlConfig
+  resultStreamLimitsConfig,
+  trustedProxiesConfig,
+  votePublicUrlConfig,
+  voteRateLimitConfig
 } from "../AppConfig.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 
@@ -33,6 +36,9 @@ const check = Effect.gen(function* () {
   yield* postgresConfig
   yield* resultPublicUrlConfig()
   yield* votePublicUrlConfig()
+  yield* trustedProxiesConfig
+  yield* voteRateLimitConfig
+  yield* resultStreamLimitsConfig
   const poll = yield* pollConfig
   if (requireSecret) {
     const sources = yield* ConfigSources
