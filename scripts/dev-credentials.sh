@@ -1,6 +1,7 @@
 #!/bin/sh
 # Development database credentials, generated once on this machine and kept
-# under .dev/ (git-ignored). The Tiltfile turns them into the Secret voting-db.
+# under .dev/ (git-ignored), one file per key of the Secret voting-db, which the
+# Tiltfile makes from them.
 # Idempotent: an existing password is kept, so the database volume stays usable.
 # On failure it says which step failed.
 set -eu
@@ -11,14 +12,18 @@ trap 'status=$?; if [ "$status" -ne 0 ]; then echo "dev-credentials: failed to $
 
 mkdir -p "$dir"
 chmod 700 "$dir"
-if [ ! -s "$dir/POSTGRES_PASSWORD" ]; then
-  umask 077
-  step="read 32 random bytes from /dev/urandom"
-  # 32 random bytes, hex: no characters that need quoting in a URL or a shell.
-  password=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-  # A pipeline's status is its last command's: check what od produced.
-  [ "${#password}" -eq 64 ]
-  step="write $dir/POSTGRES_PASSWORD"
-  printf '%s' "$password" >"$dir/POSTGRES_PASSWORD"
-  echo "created $dir/POSTGRES_PASSWORD" >&2
-fi
+# One password per database role: the owner's (migrate, and the postgres image's
+# superuser), the writer's (worker) and the reader's (result).
+for key in POSTGRES_PASSWORD POSTGRES_WRITER_PASSWORD POSTGRES_READER_PASSWORD; do
+  if [ ! -s "$dir/$key" ]; then
+    umask 077
+    step="read 32 random bytes from /dev/urandom"
+    # 32 random bytes, hex: no characters that need quoting in a URL or a shell.
+    password=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+    # A pipeline's status is its last command's: check what od produced.
+    [ "${#password}" -eq 64 ]
+    step="write $dir/$key"
+    printf '%s' "$password" >"$dir/$key"
+    echo "created $dir/$key" >&2
+  fi
+done

@@ -21,14 +21,19 @@ const scratch = mkdtempSync(join(tmpdir(), "cluster-scripts-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 describe("scripts/dev-credentials.sh", () => {
-  it("makes a private random password once, and keeps it", () => {
+  it("makes a private random password per database role once, and keeps them", () => {
     const dir = join(scratch, "credentials")
+    const keys = ["POSTGRES_PASSWORD", "POSTGRES_WRITER_PASSWORD", "POSTGRES_READER_PASSWORD"]
     execFileSync("sh", [join(repoRoot, "scripts/dev-credentials.sh"), dir], { stdio: "pipe" })
-    const first = readFileSync(join(dir, "POSTGRES_PASSWORD"), "utf8")
-    expect(first).toMatch(/^[0-9a-f]{64}$/)
-    expect(statSync(join(dir, "POSTGRES_PASSWORD")).mode & 0o077).toBe(0)
+    const first = keys.map((key) => readFileSync(join(dir, key), "utf8"))
+    for (const [i, key] of keys.entries()) {
+      expect(first[i], key).toMatch(/^[0-9a-f]{64}$/)
+      expect(statSync(join(dir, key)).mode & 0o077, key).toBe(0)
+    }
+    // One password per role: none shared.
+    expect(new Set(first).size).toBe(keys.length)
     execFileSync("sh", [join(repoRoot, "scripts/dev-credentials.sh"), dir], { stdio: "pipe" })
-    expect(readFileSync(join(dir, "POSTGRES_PASSWORD"), "utf8")).toBe(first)
+    expect(keys.map((key) => readFileSync(join(dir, key), "utf8"))).toEqual(first)
   })
 
   it("fails with a line saying what failed", () => {

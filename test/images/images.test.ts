@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse } from "yaml"
 import { runTiltfile } from "../cluster/support/TiltfileRun.ts"
 import { repositoryRoot } from "../support/Processes.ts"
-import { emptyTestDatabase } from "../support/TestDatabase.ts"
+import { emptyTestDatabase, testRoleNames } from "../support/TestDatabase.ts"
 import { deleteKeys, testPrefix } from "../support/TestRedis.ts"
 import type { Engine } from "./support/Engine.ts"
 import {
@@ -140,8 +140,10 @@ describe("the images, run as the cluster runs them", () => {
   beforeAll(async () => {
     ;({ engine, timings } = await buildImages())
     await removeLeftovers(engine)
+    // The roles first: they are dropped after the database, which holds their grants.
+    const roles = await Effect.runPromise(Scope.provide(testRoleNames, scope))
     const database = await Effect.runPromise(Scope.provide(emptyTestDatabase, scope))
-    stores = { database: database.name, redisPrefix: testPrefix() }
+    stores = { database: database.name, redisPrefix: testPrefix(), writerUser: roles.writer, readerUser: roles.reader }
   }, 30 * 60_000)
 
   afterAll(async () => {

@@ -17,7 +17,8 @@ describe("the database password stays out of logs, error bodies and metrics", ()
   beforeAll(async () => {
     deployment = await startDeployment({ logLevel: "debug" })
     await Promise.all([deployment.start("vote"), deployment.start("result"), deployment.start("worker")])
-    writeFileSync(join(wrongSecrets, "POSTGRES_PASSWORD"), wrongPassword)
+    // The worker logs in as the writer: its password is the one that is wrong here.
+    writeFileSync(join(wrongSecrets, "POSTGRES_WRITER_PASSWORD"), wrongPassword)
   }, 120_000)
 
   afterAll(async () => {
@@ -40,7 +41,7 @@ describe("the database password stays out of logs, error bodies and metrics", ()
     const metrics = await (await fetch(`${misconfigured.url}/metrics`)).text()
     for (const text of [body, metrics, misconfigured.output()]) {
       expect(text).not.toContain(wrongPassword)
-      expect(text).not.toContain(deployment.secret)
+      for (const secret of deployment.secrets) expect(text).not.toContain(secret)
     }
   })
 
@@ -52,8 +53,17 @@ describe("the database password stays out of logs, error bodies and metrics", ()
       }
     }
     texts.push(deployment.allOutput())
-    for (const text of texts) expect(text).not.toContain(deployment.secret)
+    for (const text of texts) for (const secret of deployment.secrets) expect(text).not.toContain(secret)
     // The components really used it: they are ready against a database that demands it.
     expect(texts.join("\n")).toMatch(/"ready":true/)
+  })
+
+  it("each service logs in as its own database role: the worker as the writer, the result service as the reader", async () => {
+    const sessions = await deployment.postgres.query(
+      "SELECT DISTINCT application_name, usename FROM pg_stat_activity WHERE application_name LIKE 'voting-%' ORDER BY 1"
+    )
+    expect(sessions).toContain("voting-worker|voting_writer")
+    expect(sessions).toContain("voting-result|voting_reader")
+    expect(sessions.filter((row) => /^voting-(worker|result)\|postgres$/.test(row))).toEqual([])
   })
 })

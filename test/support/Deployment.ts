@@ -8,15 +8,19 @@ import { type ComponentName, freePort, migrate, type RunningComponent, startComp
 /**
  * The three services as separate processes against a Redis and a PostgreSQL
  * of their own, configured the way the cluster configures them: poll in
- * CONFIG_DIR files, the database password in a SECRETS_DIR file. Every line
+ * CONFIG_DIR files, the database passwords in SECRETS_DIR files (migrate, as
+ * the owner, creates the writer the worker uses and the reader the result
+ * service uses, each with its own password). Every line
  * any component ever wrote is kept, so a test can scan them all (for the
  * secret, for errors).
  */
 export interface Deployment {
   readonly redis: PrivateRedis
   readonly postgres: PrivatePostgres
-  /** The database password: a value that must never show up outside its file. */
+  /** The owner's database password: a value that must never show up outside its file. */
   readonly secret: string
+  /** Every database password (owner, writer, reader): none may show up outside its file. */
+  readonly secrets: ReadonlyArray<string>
   readonly env: Record<string, string>
   readonly start: (
     name: ComponentName,
@@ -51,6 +55,10 @@ export const startDeployment = async (options: DeploymentOptions = {}): Promise<
   writeFileSync(join(configDir, "POLL_TITLE"), options.pollTitle ?? "Cats vs Dogs")
   writeFileSync(join(configDir, "POLL_OPTIONS"), options.pollOptions ?? "a=Cats,b=Dogs,c=Birds")
   writeFileSync(join(secretsDir, "POSTGRES_PASSWORD"), secret)
+  const writerSecret = `canary-writer-${randomBytes(12).toString("hex")}`
+  const readerSecret = `canary-reader-${randomBytes(12).toString("hex")}`
+  writeFileSync(join(secretsDir, "POSTGRES_WRITER_PASSWORD"), writerSecret)
+  writeFileSync(join(secretsDir, "POSTGRES_READER_PASSWORD"), readerSecret)
 
   const started: Array<RunningComponent> = []
   let redis: PrivateRedis | undefined
@@ -91,6 +99,7 @@ export const startDeployment = async (options: DeploymentOptions = {}): Promise<
       redis,
       postgres,
       secret,
+      secrets: [secret, writerSecret, readerSecret],
       env,
       start: async (name, startOptions = {}) => {
         const port = startOptions.port ?? (await freePort())

@@ -31,6 +31,25 @@ export const emptyTestDatabase = Effect.acquireRelease(
     }).pipe(Effect.provide(adminLayer), Effect.orDie)
 )
 
+/**
+ * Names for the writer and reader roles of one test file. Roles belong to the
+ * server, not to a database, so each run makes its own and drops them when the
+ * scope closes: acquire them before the database, so that they are dropped
+ * after it (with it go the grants that would keep a role from being dropped).
+ */
+export const testRoleNames = Effect.acquireRelease(
+  Effect.sync(() => {
+    const tag = `${process.pid}_${randomBytes(4).toString("hex")}`
+    return { writer: `voting_test_writer_${tag}`, reader: `voting_test_reader_${tag}` }
+  }),
+  ({ writer, reader }) =>
+    Effect.gen(function* () {
+      const admin = yield* PgClient.PgClient
+      yield* admin.unsafe(`DROP ROLE IF EXISTS ${writer}`)
+      yield* admin.unsafe(`DROP ROLE IF EXISTS ${reader}`)
+    }).pipe(Effect.provide(adminLayer), Effect.orDie)
+)
+
 /** A database of its own for one test file, created empty and migrated (see emptyTestDatabase). */
 export const testDatabase = Effect.tap(emptyTestDatabase, ({ url }) =>
   runMigrations.pipe(

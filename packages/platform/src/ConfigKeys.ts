@@ -16,6 +16,12 @@ export const configKeys = [
   "POSTGRES_DB",
   "POSTGRES_USER",
   "POSTGRES_PASSWORD",
+  // One database role per job: the worker writes as the writer, the result service reads as the
+  // reader; migrate (as POSTGRES_USER, the owner) creates both with these names and passwords.
+  "POSTGRES_WRITER_USER",
+  "POSTGRES_WRITER_PASSWORD",
+  "POSTGRES_READER_USER",
+  "POSTGRES_READER_PASSWORD",
   "POLL_TITLE",
   "POLL_OPTIONS",
   "LOG_LEVEL",
@@ -35,7 +41,11 @@ export const configKeys = [
 export type ConfigKey = (typeof configKeys)[number]
 
 /** Keys whose values are secrets: read from files only, never logged. */
-export const secretKeys: ReadonlyArray<ConfigKey> = ["POSTGRES_PASSWORD"]
+export const secretKeys: ReadonlyArray<ConfigKey> = [
+  "POSTGRES_PASSWORD",
+  "POSTGRES_WRITER_PASSWORD",
+  "POSTGRES_READER_PASSWORD"
+]
 
 /**
  * The port each component listens on when PORT is unset; `npm start` serves

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
+import { type DatabaseRoles, grantRoles } from "./DatabaseRoles.ts"
 
 /**
  * The schema, in code. `votes` holds one current vote per voter;
@@ -81,3 +82,21 @@ export const runMigrations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql.withTransaction(Effect.andThen(sql`SELECT pg_advisory_xact_lock(${migrationLockKey})`, migrate))
 })
+
+/**
+ * The migrations, then the job roles given (created or updated, and granted
+ * what their jobs need), in one transaction under the same lock: what
+ * `npm run migrate` runs as the owner.
+ */
+export const migrateAndGrant = (roles: DatabaseRoles) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(${migrationLockKey})`
+        const applied = yield* migrate
+        yield* grantRoles(roles)
+        return applied
+      })
+    )
+  })

@@ -1,3 +1,4 @@
+export * from "./DatabaseRoles.ts"
 export * from "./LatestPerVoter.ts"
 export * from "./MemoryVoteStore.ts"
 export * from "./Migrations.ts"

@@ -53,6 +53,6 @@ export const ResultApp = (options: { readonly port?: number; readonly voteUrl?: 
 /** The result service as its container runs it: PostgreSQL store, poll from mounted config. */
 export const ResultLive = ResultApp().pipe(
   Layer.provide(VoteStore.layerPg),
-  Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-result" })),
+  Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-result", role: "reader" })),
   Layer.provide(LivePoll.layer)
 )

@@ -33,6 +33,6 @@ export const WorkerLive = WorkerApp().pipe(
   Layer.provide(VoteQueue.layerRedis),
   Layer.provide(RedisConnection.layerConfig("worker")),
   Layer.provide(VoteStore.layerPg),
-  Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-worker" })),
+  Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-worker", role: "writer" })),
   Layer.provide(LivePoll.layer)
 )

@@ -90,6 +90,9 @@ export const buildImages = async (): Promise<{ engine: Engine; timings: Timings 
 export interface Stores {
   readonly database: string
   readonly redisPrefix: string
+  /** This run's own writer and reader role names (roles are the server's, shared by every database). */
+  readonly writerUser: string
+  readonly readerUser: string
 }
 
 /**
@@ -113,6 +116,8 @@ export const clusterFrom = (
   Object.assign(config, {
     POSTGRES_DB: stores.database,
     POSTGRES_USER: "postgres",
+    POSTGRES_WRITER_USER: stores.writerUser,
+    POSTGRES_READER_USER: stores.readerUser,
     REDIS_KEY_PREFIX: stores.redisPrefix
   })
   const images: Record<string, string> = {}
@@ -130,7 +135,13 @@ export const clusterFrom = (
       workDir,
       configMaps,
       // Made by the Tiltfile (or by hand, README "Without Tilt"), never in the manifests.
-      secrets: { "voting-db": { POSTGRES_PASSWORD: randomBytes(12).toString("hex") } },
+      secrets: {
+        "voting-db": {
+          POSTGRES_PASSWORD: randomBytes(12).toString("hex"),
+          POSTGRES_WRITER_PASSWORD: randomBytes(12).toString("hex"),
+          POSTGRES_READER_PASSWORD: randomBytes(12).toString("hex")
+        }
+      },
       serviceNames: objects.filter((o) => o.kind === "Service").map((o) => o.metadata.name),
       images
     }

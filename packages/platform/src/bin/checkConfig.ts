@@ -1,13 +1,16 @@
 /**
- * `npm run check-config [-- --require-secret]`: reads every key the way the
- * components do and exits 1 with one line naming the first key that is
- * missing or malformed, where it was looked for, and how to fix it. The
- * worker's first init container runs it, so a missing Secret shows up as one
- * clear line instead of a pod stuck in ContainerCreating.
+ * `npm run check-config [-- --require-secret[=KEY,...]]`: reads every key the
+ * way the components do and exits 1 with one line naming the first key that
+ * is missing or malformed, where it was looked for, and how to fix it. The
+ * worker's and the result's first init containers run it, so a missing Secret
+ * shows up as one clear line instead of a pod stuck in ContainerCreating.
+ * `--require-secret` alone requires POSTGRES_PASSWORD; with keys, those (each
+ * pod requires the passwords of the database roles it uses).
  */
 import { InvalidConfig } from "@voting/domain"
 import { Effect, Option } from "effect"
 import {
+  databaseRolesConfig,
   logLevelConfig,
   managementPortConfig,
   pollConfig,
@@ -20,12 +23,28 @@ import {
   votePublicUrlConfig,
   voteRateLimitConfig
 } from "../AppConfig.ts"
+import { type ConfigKey, secretKeys } from "../ConfigKeys.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 
-const requireSecret = process.argv.includes("--require-secret")
+/** The secret keys `--require-secret[=KEY,...]` asks for; a key that is no secret key stops the check. */
+const requiredSecrets = (argv: ReadonlyArray<string>): ReadonlyArray<ConfigKey> =>
+  argv.flatMap((arg) => {
+    if (arg === "--require-secret") return ["POSTGRES_PASSWORD" as const]
+    if (!arg.startsWith("--require-secret=")) return []
+    return arg
+      .slice("--require-secret=".length)
+      .split(",")
+      .map((key) => {
+        const known = secretKeys.find((secret) => secret === key)
+        if (known === undefined) throw new Error(`--require-secret: ${key} is not one of ${secretKeys.join(", ")}`)
+        return known
+      })
+  })
 
-const secretHint =
-  'create it: kubectl -n voting create secret generic voting-db --from-literal=POSTGRES_PASSWORD="$(openssl rand -hex 24)" (tilt up does this for you)'
+const required = requiredSecrets(process.argv.slice(2))
+
+const secretHint = (key: ConfigKey) =>
+  `create it: kubectl -n voting create secret generic voting-db --from-literal=${key}="$(openssl rand -hex 24)" ... (README.md "Without Tilt" has every key; tilt up does this for you)`
 
 const check = Effect.gen(function* () {
   yield* logLevelConfig
@@ -34,21 +53,18 @@ const check = Effect.gen(function* () {
   yield* redisConfig
   yield* redisKeyPrefixConfig
   yield* postgresConfig
+  yield* databaseRolesConfig
   yield* resultPublicUrlConfig()
   yield* votePublicUrlConfig()
   yield* trustedProxiesConfig
   yield* voteRateLimitConfig
   yield* resultStreamLimitsConfig
   const poll = yield* pollConfig
-  if (requireSecret) {
-    const sources = yield* ConfigSources
-    const password = yield* sources.lookup("POSTGRES_PASSWORD")
+  const sources = yield* ConfigSources
+  for (const key of required) {
+    const password = yield* sources.lookup(key)
     if (Option.isNone(password)) {
-      return yield* new InvalidConfig({
-        key: "POSTGRES_PASSWORD",
-        source: sources.describe("POSTGRES_PASSWORD"),
-        problem: `is missing; ${secretHint}`
-      })
+      return yield* new InvalidConfig({ key, source: sources.describe(key), problem: `is missing; ${secretHint(key)}` })
     }
   }
   return poll
