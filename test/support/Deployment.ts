@@ -43,6 +43,8 @@ export interface DeploymentOptions {
   readonly logLevel?: string
   /** More keys for every component, set in the environment after the ones above (e.g. VOTE_RATE_LIMIT). */
   readonly env?: Readonly<Record<string, string>>
+  /** More redis-server flags (e.g. --maxmemory), after the ones the cluster runs it with. */
+  readonly redisArgs?: ReadonlyArray<string>
 }
 
 export const startDeployment = async (options: DeploymentOptions = {}): Promise<Deployment> => {
@@ -82,7 +84,10 @@ export const startDeployment = async (options: DeploymentOptions = {}): Promise<
     }
   }
   try {
-    ;[redis, postgres] = await Promise.all([startPrivateRedis(), startPrivatePostgres(secret)])
+    ;[redis, postgres] = await Promise.all([
+      startPrivateRedis({ args: options.redisArgs ?? [] }),
+      startPrivatePostgres(secret)
+    ])
     const env: Record<string, string> = {
       CONFIG_DIR: configDir,
       SECRETS_DIR: secretsDir,

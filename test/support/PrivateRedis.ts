@@ -21,7 +21,9 @@ export interface PrivateRedis {
   readonly remove: () => Promise<void>
 }
 
-export const startPrivateRedis = async (): Promise<PrivateRedis> => {
+export const startPrivateRedis = async (
+  options: { readonly args?: ReadonlyArray<string> } = {}
+): Promise<PrivateRedis> => {
   const port = await freePort()
   const dir = mkdtempSync("/tmp/voting-faults-redis-")
   let child: ChildProcess | undefined
@@ -67,7 +69,8 @@ export const startPrivateRedis = async (): Promise<PrivateRedis> => {
           "--save",
           "",
           "--daemonize",
-          "no"
+          "no",
+          ...(options.args ?? [])
         ],
         { stdio: ["ignore", "pipe", "pipe"] }
       )

@@ -85,6 +85,8 @@ export const makeMemoryVoteQueue: Effect.Effect<VoteQueue["Service"]> = Effect.g
         remove(delivery.id)
       }),
     depth: Effect.sync(() => ({ entries: entries.size, pending: pending.size, deadLetters: deadLetters.length })),
+    // Bounded only by the process's heap.
+    memory: Effect.succeed({ used: 0, limit: 0 }),
     ping: Effect.void
   }
   return queue

@@ -18,12 +18,48 @@ const toDelivery = ([id, fields]: StreamEntry): Delivery => {
   return { id: id as EntryId, fields: record }
 }
 
+/**
+ * Finishing an entry takes it off the queue: acknowledged and deleted together.
+ * `allow-oom`: a full Redis (maxmemory, noeviction) refuses every command
+ * inside MULTI and every script not so flagged, and then the worker could
+ * never drain the queue that fills it. XACK and XDEL free memory; the dead
+ * letter's XADD takes a little (one capped entry), which draining must be
+ * allowed.
+ */
+const acknowledgeScript = `#!lua flags=allow-oom
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))`
+
+const deadLetterScript = `#!lua flags=allow-oom
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'entry', ARGV[3], 'reason', ARGV[4], 'payload', ARGV[5])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+return redis.call('XDEL', KEYS[1], ARGV[3])`
+
+type FinishingClient = Redis & {
+  acknowledgeEntries: (stream: string, group: string, ...ids: Array<string>) => Promise<number>
+  deadLetterEntry: (
+    stream: string,
+    dead: string,
+    group: string,
+    maxLength: string,
+    id: string,
+    reason: string,
+    payload: string
+  ) => Promise<number>
+}
+
+/** A number field of an INFO reply (`name:value` lines); 0 when absent. */
+const infoField = (info: string, name: string): number => {
+  const match = new RegExp(`^${name}:(\\d+)\\r?$`, "m").exec(info)
+  return match?.[1] === undefined ? 0 : Number(match[1])
+}
+
 /** The port's error keeps what ioredis failed with; the operation is the command that failed. */
 const unavailable = (error: RedisError) => new QueueUnavailable({ operation: error.operation, cause: error.cause })
 
 /**
  * The queue on a Redis stream with one consumer group (VoteQueue.layerRedis).
- * Acknowledged entries are deleted (XACK and XDEL in one transaction), so the
+ * Acknowledged entries are deleted (XACK and XDEL in one script), so the
  * stream holds only work not yet done and its length is the backlog.
  */
 export const makeRedisVoteQueue = Effect.gen(function* () {
@@ -33,6 +69,12 @@ export const makeRedisVoteQueue = Effect.gen(function* () {
   const deadKey = `${redis.prefix}votes:dead`
   // A blocking XREADGROUP holds its connection; keep it off the one that serves acks and pings.
   const blocking = yield* redis.duplicate
+
+  if (!("acknowledgeEntries" in client)) {
+    client.defineCommand("acknowledgeEntries", { numberOfKeys: 1, lua: acknowledgeScript })
+    client.defineCommand("deadLetterEntry", { numberOfKeys: 2, lua: deadLetterScript })
+  }
+  const finishing = client as FinishingClient
 
   const call = <A>(operation: string, f: (client: Redis) => Promise<A>, on: Redis = client) =>
     Effect.tryPromise({ try: () => f(on), catch: toRedisError(operation) })
@@ -101,36 +143,25 @@ export const makeRedisVoteQueue = Effect.gen(function* () {
     acknowledge: (ids) =>
       ids.length === 0
         ? Effect.void
-        : call("XACK", (c) =>
-            c
-              .multi()
-              .xack(streamKey, consumerGroup, ...ids)
-              .xdel(streamKey, ...ids)
-              .exec()
-          ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
+        : call("XACK", () => finishing.acknowledgeEntries(streamKey, consumerGroup, ...ids)).pipe(
+            Effect.asVoid,
+            Effect.mapError(unavailable)
+          ),
     deadLetter: (delivery, reason) =>
-      call("dead-letter", (c) =>
-        c
-          .multi()
-          .xadd(
-            deadKey,
-            "MAXLEN",
-            "~",
-            deadLetterMaxLength,
-            "*",
-            "entry",
-            delivery.id,
-            "reason",
-            reason,
-            "payload",
-            deadLetterPayload(delivery)
-          )
-          .xack(streamKey, consumerGroup, delivery.id)
-          .xdel(streamKey, delivery.id)
-          .exec()
+      call("dead-letter", () =>
+        finishing.deadLetterEntry(
+          streamKey,
+          deadKey,
+          consumerGroup,
+          String(deadLetterMaxLength),
+          delivery.id,
+          reason,
+          deadLetterPayload(delivery)
+        )
       ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
     depth: withGroup(
-      call("depth", (c) => c.multi().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()).pipe(
+      // A pipeline, not MULTI: a full Redis refuses even reads queued in a transaction.
+      call("depth", (c) => c.pipeline().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()).pipe(
         Effect.flatMap((replies) => {
           const failed = replies?.find(([error]) => error !== null)?.[0]
           if (!replies || failed) return Effect.fail(toRedisError("depth")(failed ?? new Error("transaction aborted")))
@@ -138,6 +169,10 @@ export const makeRedisVoteQueue = Effect.gen(function* () {
           return Effect.succeed({ entries, pending: pending[0], deadLetters: dead })
         })
       )
+    ),
+    memory: call("INFO memory", (c) => c.info("memory")).pipe(
+      Effect.map((info) => ({ used: infoField(info, "used_memory"), limit: infoField(info, "maxmemory") })),
+      Effect.mapError(unavailable)
     ),
     ping: redis.ping.pipe(Effect.mapError(unavailable))
   }

@@ -18,6 +18,12 @@ export interface QueueDepth {
   readonly deadLetters: number
 }
 
+/** The memory the queue's server uses, against its bound (`limit` 0: no bound). */
+export interface QueueMemory {
+  readonly used: number
+  readonly limit: number
+}
+
 /**
  * The vote queue: at-least-once delivery to a group of consumers. An entry
  * stays on the queue until a consumer acknowledges it (after its vote is
@@ -45,6 +51,8 @@ export class VoteQueue extends Context.Service<
     /** Moves an entry that can never be processed aside, with the reason, and removes it. */
     readonly deadLetter: (delivery: Delivery, reason: string) => Effect.Effect<void, QueueUnavailable>
     readonly depth: Effect.Effect<QueueDepth, QueueUnavailable>
+    /** Past `limit` the queue refuses new entries (a vote is then answered 503). */
+    readonly memory: Effect.Effect<QueueMemory, QueueUnavailable>
     readonly ping: Effect.Effect<void, QueueUnavailable>
   }
 >()("@voting/queue/VoteQueue") {

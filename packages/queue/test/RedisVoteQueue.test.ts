@@ -11,6 +11,19 @@ const layer = () => VoteQueue.layerRedis.pipe(Layer.provideMerge(TestRedisConnec
 voteQueueContract("RedisVoteQueue", layer)
 
 describe("RedisVoteQueue on a real Redis", () => {
+  it.live("reports the memory Redis uses and its maxmemory, as INFO and CONFIG say", () =>
+    Effect.gen(function* () {
+      const queue = yield* VoteQueue
+      const redis = yield* RedisConnection
+      const memory = yield* queue.memory
+      const [, maxmemory] = yield* Effect.promise(
+        () => redis.client.config("GET", "maxmemory") as Promise<[string, string]>
+      )
+      assert.isAbove(memory.used, 0)
+      assert.strictEqual(memory.limit, Number(maxmemory))
+    }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+
   it.live("recreates its consumer group when Redis lost it, and delivers what was queued after", () =>
     Effect.gen(function* () {
       const queue = yield* VoteQueue

@@ -16,3 +16,17 @@ export const dependencyFailures = Metric.counter("worker_dependency_failures_tot
 export const reclaimed = Metric.counter("worker_reclaimed_total", {
   description: "Entries taken over from a consumer that left them idle"
 })
+
+// Gauges of the queue, sampled from Redis (QueueGauges.ts): what to alert on before Redis is full.
+export const queueEntries = Metric.gauge("worker_queue_entries", {
+  description: "Votes on the queue not yet recorded (the stream's length); growing means the workers lag"
+})
+export const queuePending = Metric.gauge("worker_queue_pending", {
+  description: "Queue entries delivered to a worker and not yet acknowledged"
+})
+export const queueDeadLetters = Metric.gauge("worker_queue_dead_letters", {
+  description: "Entries on the dead-letter stream"
+})
+export const queueMemoryUsedRatio = Metric.gauge("worker_queue_memory_used_ratio", {
+  description: "Redis memory in use over its maxmemory (0 without one); at 1 new votes are refused with 503"
+})

@@ -2,6 +2,7 @@ import { Health, LivePoll, PostgresConnection, RedisConnection, serveHealth, ser
 import { VoteQueue } from "@voting/queue"
 import { VoteStore } from "@voting/store"
 import { Effect, Layer } from "effect"
+import { QueueGauges } from "./QueueGauges.ts"
 import { defaultWorkerSettings, VoteWorkerLoop, type WorkerSettings } from "./VoteWorker.ts"
 
 /**
@@ -14,6 +15,7 @@ export const WorkerApp = (options: { readonly settings?: WorkerSettings; readonl
     Effect.map(servePorts("worker", options.port === undefined ? {} : { port: options.port }), (ports) =>
       Layer.mergeAll(
         VoteWorkerLoop(options.settings ?? defaultWorkerSettings),
+        QueueGauges,
         serveHealth("worker", ports),
         Layer.effectDiscard(
           Effect.gen(function* () {
