@@ -6,7 +6,15 @@ import { describe, expect, it } from "vitest"
 import { runAllChecks } from "./support/Checks.ts"
 import { loadFixtures, modelWithFault } from "./support/Fixtures.ts"
 
-const files = ["schema.yaml", "policy.yaml", "crossref.yaml", "tiltfile.yaml", "ctlptl.yaml", "dockerfile.yaml"]
+const files = [
+  "schema.yaml",
+  "policy.yaml",
+  "crossref.yaml",
+  "tiltfile.yaml",
+  "ctlptl.yaml",
+  "dockerfile.yaml",
+  "store.yaml"
+]
 
 describe.each(files)("broken fixtures in %s", (file) => {
   it.each(loadFixtures(file).map((f) => [f.name, f] as const))("%s", async (_name, fixture) => {

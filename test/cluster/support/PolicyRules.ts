@@ -14,6 +14,7 @@ import { podRules } from "./PodRules.ts"
 import { rbacRules } from "./RbacRules.ts"
 import type { Rule, RuleFamily } from "./RuleKit.ts"
 import { statefulSetRules } from "./StatefulSetRules.ts"
+import { storeRules } from "./StoreRules.ts"
 import { workloadRules } from "./WorkloadRules.ts"
 
 export {
@@ -35,6 +36,7 @@ const ruleFamilies: ReadonlyArray<RuleFamily> = [
   workloadRules,
   networkPolicyRules,
   statefulSetRules,
+  storeRules,
   ingressRules,
   managementRules
 ]
