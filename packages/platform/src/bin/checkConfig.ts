@@ -26,22 +26,16 @@ import {
 import { type ConfigKey, secretKeys } from "../ConfigKeys.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 
-/** The secret keys `--require-secret[=KEY,...]` asks for; a key that is no secret key stops the check. */
-const requiredSecrets = (argv: ReadonlyArray<string>): ReadonlyArray<ConfigKey> =>
-  argv.flatMap((arg) => {
-    if (arg === "--require-secret") return ["POSTGRES_PASSWORD" as const]
-    if (!arg.startsWith("--require-secret=")) return []
-    return arg
-      .slice("--require-secret=".length)
-      .split(",")
-      .map((key) => {
-        const known = secretKeys.find((secret) => secret === key)
-        if (known === undefined) throw new Error(`--require-secret: ${key} is not one of ${secretKeys.join(", ")}`)
-        return known
-      })
-  })
-
-const required = requiredSecrets(process.argv.slice(2))
+/** The keys `--require-secret[=KEY,...]` asks for: bare, POSTGRES_PASSWORD. */
+const requested = process.argv
+  .slice(2)
+  .flatMap((arg) =>
+    arg === "--require-secret"
+      ? ["POSTGRES_PASSWORD"]
+      : arg.startsWith("--require-secret=")
+        ? arg.slice("--require-secret=".length).split(",")
+        : []
+  )
 
 const secretHint = (key: ConfigKey) =>
   `create it: kubectl -n voting create secret generic voting-db --from-literal=${key}="$(openssl rand -hex 24)" ... (README.md "Without Tilt" has every key; tilt up does this for you)`
@@ -60,6 +54,13 @@ const check = Effect.gen(function* () {
   yield* voteRateLimitConfig
   yield* resultStreamLimitsConfig
   const poll = yield* pollConfig
+  const unknown = requested.filter((key) => !(secretKeys as ReadonlyArray<string>).includes(key))
+  if (unknown.length > 0) {
+    return yield* Effect.fail({
+      message: `--require-secret: ${unknown.join(", ")} is not a secret key (${secretKeys.join(", ")})`
+    })
+  }
+  const required = requested as ReadonlyArray<ConfigKey>
   const sources = yield* ConfigSources
   for (const key of required) {
     const password = yield* sources.lookup(key)
