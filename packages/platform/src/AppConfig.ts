@@ -63,6 +63,16 @@ export const PortNumber: ValueCodec<number> = Schema.String.check(
   )
 ).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
 
+/** A whole number from `min` to `max`, written in decimal digits only. */
+const WholeNumber = (min: number, max: number): ValueCodec<number> =>
+  Schema.String.check(
+    refuse((raw) =>
+      /^\d{1,9}$/.test(raw) && Number(raw) >= min && Number(raw) <= max
+        ? undefined
+        : `"${raw.slice(0, 20)}" is not a whole number from ${min} to ${max}`
+    )
+  ).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
+
 const NonEmpty: ValueCodec<string> = Schema.String.check(Schema.isMinLength(1, { message: "is empty" }))
 
 /**
@@ -95,6 +105,19 @@ export const managementPortConfig = (port?: number) =>
       )
     )
   )
+
+/**
+ * The most connections one listener holds at once (each component's PORT
+ * server, and its MANAGEMENT_PORT server, has its own). A connection over the
+ * cap is closed as soon as it is accepted, so a flood of idle or slow sockets
+ * costs a bounded amount of memory and file descriptors. 2048: twice the
+ * 1,000 event streams the bench holds on one result process; an idle
+ * connection costs a Node server 16-25 KiB (measured), so 2048 of them take
+ * 35-50 MiB, within a 256 MiB pod beside its ~100 MiB at rest. Behind the
+ * Ingress a replica sees far fewer: the proxy reuses its connections.
+ */
+export const defaultMaxConnections = 2048
+export const maxConnectionsConfig = read("MAX_CONNECTIONS", WholeNumber(1, 1_000_000), defaultMaxConnections)
 
 const logLevels = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const satisfies Record<
   string,

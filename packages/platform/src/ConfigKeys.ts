@@ -7,6 +7,8 @@ export const configKeys = [
   "PORT",
   // Optional: when set, /livez, /readyz and /metrics move from PORT to this port.
   "MANAGEMENT_PORT",
+  // Optional: the most connections each listener holds at once.
+  "MAX_CONNECTIONS",
   "REDIS_URL",
   "REDIS_HOST",
   "REDIS_PORT",

@@ -1,9 +1,34 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Deferred, Duration, Effect, Layer, Option } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
-import { type Component, managementPortConfig, portConfig } from "./AppConfig.ts"
+import { type Component, managementPortConfig, maxConnectionsConfig, portConfig } from "./AppConfig.ts"
 import { Health, HealthRoutes } from "./Health.ts"
+
+/**
+ * How long a client may take to send a request, on every listener. A browser,
+ * curl or the Ingress sends a vote's headers and its body (16 KiB at most) in
+ * one go, within a round trip; a client that trickles them holds a socket, so
+ * it is cut (408, then closed). Node's defaults (60 s for the headers, 300 s
+ * for the request, checked every 30 s) let one held a socket for minutes.
+ * - headers: 20 s from the connection or the start of the request; a socket
+ *   that sends nothing at all is closed then too. Longer than the 10 s for
+ *   which Chrome keeps a preconnected socket unused, so a browser drops its
+ *   own spare connection before the server would.
+ * - request: 30 s for headers and body together; even 16 KiB at a slow mobile
+ *   uplink takes a few seconds.
+ * - checked every second, so a cut comes within a second of its limit.
+ * The request timeout ends when the request has been received, not when the
+ * answer has been sent: an event stream, which is a GET with no body, stays
+ * open for as long as it runs. An idle keep-alive connection is closed after
+ * `keepAlive` (longer than a proxy's idle timeout, so the proxy closes first).
+ */
+export const serverTimeouts = {
+  headersMs: 20_000,
+  requestMs: 30_000,
+  checkEveryMs: 1_000,
+  keepAliveMs: 65_000
+} as const
 
 /**
  * A Node server whose answers say `Connection: close` once shutdown has begun.
@@ -11,36 +36,67 @@ import { Health, HealthRoutes } from "./Health.ts"
  * after its current request, instead of keeping this one busy until the
  * server's drain times out. Done on Node's response rather than as a router
  * middleware: any middleware takes every request off the router's one-frame
- * fast path.
+ * fast path. It holds at most `maxConnections` at once (MAX_CONNECTIONS):
+ * Node closes any connection over that as soon as it is accepted.
  */
-const closingServer = Effect.gen(function* () {
-  const health = yield* Health
-  const server = createServer({ keepAliveTimeout: 65_000 })
-  let stopping = false
-  // Registered before the router's own listener, so it runs first for every request.
-  server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
-    if (stopping) response.shouldKeepAlive = false
-  })
-  yield* Effect.forkScoped(
-    Effect.andThen(
-      Deferred.await(health.stopping),
-      Effect.sync(() => {
-        stopping = true
-      })
+const closingServer = (maxConnections: number) =>
+  Effect.gen(function* () {
+    const health = yield* Health
+    const server = createServer({
+      keepAliveTimeout: serverTimeouts.keepAliveMs,
+      headersTimeout: serverTimeouts.headersMs,
+      requestTimeout: serverTimeouts.requestMs,
+      connectionsCheckingInterval: serverTimeouts.checkEveryMs
+    })
+    server.maxConnections = maxConnections
+    let stopping = false
+    // Registered before the router's own listener, so it runs first for every request.
+    server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
+      if (stopping) response.shouldKeepAlive = false
+    })
+    yield* Effect.forkScoped(
+      Effect.andThen(
+        Deferred.await(health.stopping),
+        Effect.sync(() => {
+          stopping = true
+        })
+      )
     )
-  )
-  return server
-})
+    return server
+  })
 
-/** One Node server on `port` serving `app`. Per-request logging is off (see serveHttp). */
-const listen = <A, E, R>(port: number, app: Layer.Layer<A, E, R>) =>
+interface Listener {
+  readonly port: number
+  /** Unset: every interface, as in a container. */
+  readonly host?: string | undefined
+  readonly maxConnections: number
+}
+
+/** One Node server on `port` (and `host`) serving `app`. Per-request logging is off (see serveHttp). */
+const listen = <A, E, R>({ port, host, maxConnections }: Listener, app: Layer.Layer<A, E, R>) =>
   Layer.unwrap(
-    Effect.map(closingServer, (server) =>
+    Effect.map(closingServer(maxConnections), (server) =>
       HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
-        Layer.provide(NodeHttpServer.layer(() => server, { port, gracefulShutdownTimeout: Duration.seconds(5) }))
+        Layer.provide(
+          NodeHttpServer.layer(() => server, {
+            port,
+            ...(host === undefined ? {} : { host }),
+            gracefulShutdownTimeout: Duration.seconds(5)
+          })
+        )
       )
     )
   )
+
+/**
+ * The address every listener in this process binds to. Unset (the default):
+ * every interface, which the components need in a container, where the
+ * kubelet and the Ingress reach them on the pod's address. `npm start`
+ * sets it from HOST (127.0.0.1 unless told otherwise).
+ */
+export const ListenHost = Context.Reference<string | undefined>("@voting/platform/ListenHost", {
+  defaultValue: () => undefined
+})
 
 export interface ServeOptions {
   /**
@@ -50,6 +106,8 @@ export interface ServeOptions {
    */
   readonly port?: number
   readonly managementPort?: number
+  /** The connection cap of each listener; unset, MAX_CONNECTIONS is read. */
+  readonly maxConnections?: number
 }
 
 /**
@@ -60,10 +118,14 @@ export interface ServeOptions {
  */
 export const servePorts = (component: Component, options: ServeOptions = {}) =>
   Effect.gen(function* () {
-    if (options.port !== undefined) return { ...options, port: options.port }
+    const maxConnections = options.maxConnections ?? (yield* maxConnectionsConfig)
+    const host = yield* ListenHost
+    if (options.port !== undefined) return { ...options, port: options.port, maxConnections, host }
     const port = yield* portConfig(component)
     const management = yield* managementPortConfig(port)
-    return Option.isSome(management) ? { port, managementPort: management.value } : { port }
+    return Option.isSome(management)
+      ? { port, managementPort: management.value, maxConnections, host }
+      : { port, maxConnections, host }
   })
 
 /**
@@ -76,10 +138,13 @@ export const servePorts = (component: Component, options: ServeOptions = {}) =>
  */
 export const serveHttp = <A, E, R>(component: Component, routes: Layer.Layer<A, E, R>, options: ServeOptions = {}) =>
   Layer.unwrap(
-    Effect.map(servePorts(component, options), ({ port, managementPort }) =>
+    Effect.map(servePorts(component, options), ({ port, managementPort, host, maxConnections }) =>
       managementPort === undefined
-        ? listen(port, Layer.mergeAll(routes, HealthRoutes))
-        : Layer.mergeAll(listen(port, routes), listen(managementPort, HealthRoutes))
+        ? listen({ port, host, maxConnections }, Layer.mergeAll(routes, HealthRoutes))
+        : Layer.mergeAll(
+            listen({ port, host, maxConnections }, routes),
+            listen({ port: managementPort, host, maxConnections }, HealthRoutes)
+          )
     )
   )
 
@@ -89,8 +154,8 @@ export const serveHttp = <A, E, R>(component: Component, routes: Layer.Layer<A, 
  */
 export const serveHealth = (component: Component, options: ServeOptions = {}) =>
   Layer.unwrap(
-    Effect.map(servePorts(component, options), ({ port, managementPort }) =>
+    Effect.map(servePorts(component, options), ({ port, managementPort, host, maxConnections }) =>
       // With MANAGEMENT_PORT set PORT stays closed: a listener there would answer only 404s.
-      listen(managementPort ?? port, HealthRoutes)
+      listen({ port: managementPort ?? port, host, maxConnections }, HealthRoutes)
     )
   )

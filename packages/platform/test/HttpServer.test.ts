@@ -5,7 +5,7 @@ import { Context, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { ConfigSources } from "../src/ConfigSources.ts"
 import { Health } from "../src/Health.ts"
-import { serveHealth, serveHttp } from "../src/HttpServer.ts"
+import { ListenHost, serveHealth, serveHttp } from "../src/HttpServer.ts"
 
 /** GET /livez over a real socket: the status and what the server said about the connection. */
 const livez = (port: number) =>
@@ -160,4 +160,37 @@ describe("MANAGEMENT_PORT", () => {
       }).pipe(Effect.scoped)
     )
   }
+})
+
+describe("MAX_CONNECTIONS and the listening address", () => {
+  it.live("a malformed MAX_CONNECTIONS stops the component with its one line", () =>
+    Effect.gen(function* () {
+      for (const raw of ["0", "many", "2048.5", "1000001"]) {
+        const error = yield* Effect.flip(buildWith(serveHttp("vote", AppRoute), { PORT: "8080", MAX_CONNECTIONS: raw }))
+        assert.strictEqual(
+          error.message,
+          `config MAX_CONNECTIONS (environment variable MAX_CONNECTIONS): "${raw}" is not a whole number from 1 to 1000000`
+        )
+      }
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("ListenHost binds every listener to that address only; unset, every interface", () =>
+    Effect.gen(function* () {
+      const [port, management] = yield* twoPorts
+      // 127.0.0.2 is loopback too on Linux: a listener bound there is not on 127.0.0.1.
+      yield* buildWith(serveHttp("vote", AppRoute).pipe(Layer.provide(Layer.succeed(ListenHost, "127.0.0.2"))), {
+        PORT: String(port),
+        MANAGEMENT_PORT: String(management)
+      })
+      assert.strictEqual(yield* status(port, "/app"), "refused")
+      assert.strictEqual(yield* status(management, "/livez"), "refused")
+      const at = (url: string) => Effect.promise(() => fetch(url).then((response) => response.status))
+      assert.strictEqual(yield* at(`http://127.0.0.2:${port}/app`), 200)
+      assert.strictEqual(yield* at(`http://127.0.0.2:${management}/livez`), 200)
+      const [other] = yield* twoPorts
+      yield* buildWith(serveHttp("vote", AppRoute), { PORT: String(other) })
+      assert.strictEqual(yield* status(other, "/app"), 200)
+    }).pipe(Effect.scoped)
+  )
 })

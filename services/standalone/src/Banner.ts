@@ -1,5 +1,5 @@
 import type { Backends } from "./Backends.ts"
-import type { StandaloneSettings } from "./StandaloneSettings.ts"
+import { listensBeyondThisMachine, pageUrl, type StandaloneSettings } from "./StandaloneSettings.ts"
 
 /** What a person who just ran `npm start` needs to know: where to look, what runs, where the data is. */
 export const banner = (settings: StandaloneSettings, backends: Backends): string => {
@@ -11,12 +11,16 @@ export const banner = (settings: StandaloneSettings, backends: Backends): string
     backends.store === "postgres"
       ? "PostgreSQL (DATABASE_URL / POSTGRES_HOST)"
       : `embedded PostgreSQL (PGlite), data in ${settings.dataDir}/pglite`
+  const listening = listensBeyondThisMachine(settings.host)
+    ? `${settings.host} (HOST): other machines can reach both pages and /metrics, over plain HTTP`
+    : `${settings.host}, this machine only (HOST=0.0.0.0 opens it to the network)`
   return [
     "",
     "  Voting app: all three services in this process",
     "",
-    `    Vote      http://localhost:${settings.votePort}/`,
-    `    Results   http://localhost:${settings.resultPort}/`,
+    `    Vote      ${pageUrl(settings.host, settings.votePort).href}`,
+    `    Results   ${pageUrl(settings.host, settings.resultPort).href}`,
+    `    Listening ${listening}`,
     "",
     `    Queue     ${queue}`,
     `    Store     ${store}`,

@@ -56,6 +56,7 @@ describe("npm start against real Redis and PostgreSQL", () => {
         const env = { REDIS_URL: redisUrl, DATABASE_URL: database.url, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" }
         const settings = {
           dataDir: "/nonexistent-embedded-data-is-not-used",
+          host: "127.0.0.1",
           votePort: yield* Effect.promise(freePort),
           resultPort: yield* Effect.promise(freePort)
         }
