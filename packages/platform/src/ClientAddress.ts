@@ -152,21 +152,34 @@ export const clientAddress = (
 
 /**
  * The client of a server request by the rule above. With no trusted proxy
- * (the common case, and the vote hot path) the header is not read and the
- * socket's address, which Node has already checked, is only unmapped.
+ * the header is not read and the socket's address, which Node has already
+ * checked, is only unmapped.
  */
 export const requestClient = (request: HttpServerRequest.HttpServerRequest, trusted: TrustedProxies): string => {
   const peer = request.remoteAddress
   if (Option.isNone(peer)) return unknownClient
-  if (trusted.isEmpty) return unmapped(peer.value)
+  if (trusted.isEmpty) return isMappedIPv4(peer.value) ? peer.value.slice(mappedPrefix.length) : peer.value
   return clientAddress(peer.value, request.headers["x-forwarded-for"], trusted)
 }
 
-/** A socket's address (as Node reports it: lower case, no brackets or port) with IPv4-mapped IPv6 as IPv4. */
-const unmapped = (address: string) =>
-  address.startsWith(mappedPrefix) && address.includes(".", mappedPrefix.length)
-    ? address.slice(mappedPrefix.length)
-    : address
+/** Whether a socket's address (as Node reports it: lower case, no brackets or port) is IPv4-mapped IPv6. */
+const isMappedIPv4 = (address: string) => address.startsWith(mappedPrefix) && address.includes(".", mappedPrefix.length)
+
+/**
+ * The key a per-client limit counts a request under: `clientKey` of its
+ * client. With no trusted proxy (the common case, and the vote hot path) that
+ * is the socket's address string itself, as Node keeps it for the connection:
+ * not copied, so a Map finds it by the hash V8 has already computed. An IPv4
+ * client is then either always `1.2.3.4` or always `::ffff:1.2.3.4` (the one
+ * form a listening socket reports), so it is still one key.
+ */
+export const requestClientKey = (request: HttpServerRequest.HttpServerRequest, trusted: TrustedProxies): string => {
+  if (!trusted.isEmpty) return clientKey(requestClient(request, trusted))
+  const peer = request.remoteAddress
+  if (Option.isNone(peer)) return unknownClient
+  const address = peer.value
+  return address.includes(":") && !isMappedIPv4(address) ? clientKey(address) : address
+}
 
 /**
  * The key a per-client limit counts under: an IPv4 address as it is, an IPv6

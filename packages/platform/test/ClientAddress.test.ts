@@ -1,11 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { HttpServerRequest } from "effect/http"
 import { trustedProxiesConfig } from "../src/AppConfig.ts"
 import {
   clientAddress,
   clientKey,
   normaliseAddress,
   parseTrustedProxies,
+  requestClient,
+  requestClientKey,
   TrustedProxies,
   unknownClient
 } from "../src/ClientAddress.ts"
@@ -76,6 +79,32 @@ describe("the client address", () => {
     assert.strictEqual(clientKey("2001:0db8::1"), "2001:db8:0:0::/64")
     assert.strictEqual(clientKey("::1"), "0:0:0:0::/64")
     assert.strictEqual(clientKey("64:ff9b::198.51.100.7"), "64:ff9b:0:0::/64")
+  })
+})
+
+describe("a server request's client", () => {
+  const from = (address: string | undefined, forwardedFor?: string) =>
+    HttpServerRequest.fromWeb(
+      new Request(
+        "http://app.test/",
+        forwardedFor === undefined ? {} : { headers: { "x-forwarded-for": forwardedFor } }
+      )
+    ).modify({ remoteAddress: Option.fromUndefinedOr(address) })
+
+  it("is found by the same rule, and keyed without copying the socket's address when nobody is trusted", () => {
+    const proxies = trusted("127.0.0.1/32")
+    assert.strictEqual(requestClient(from("::ffff:127.0.0.1", "198.51.100.7"), proxies), "198.51.100.7")
+    assert.strictEqual(requestClient(from("::ffff:127.0.0.1", "198.51.100.7"), TrustedProxies.none), "127.0.0.1")
+    assert.strictEqual(requestClientKey(from("::ffff:127.0.0.1", "2001:db8:1:2::7"), proxies), "2001:db8:1:2::/64")
+    // Nobody trusted: the socket's string as it is, an IPv6 one by its /64.
+    assert.strictEqual(
+      requestClientKey(from("::ffff:127.0.0.1", "198.51.100.7"), TrustedProxies.none),
+      "::ffff:127.0.0.1"
+    )
+    assert.strictEqual(requestClientKey(from("127.0.0.1"), TrustedProxies.none), "127.0.0.1")
+    assert.strictEqual(requestClientKey(from("2001:db8:1:2::7"), TrustedProxies.none), "2001:db8:1:2::/64")
+    assert.strictEqual(requestClientKey(from(undefined), TrustedProxies.none), unknownClient)
+    assert.strictEqual(requestClient(from(undefined), proxies), unknownClient)
   })
 })
 

@@ -1,9 +1,8 @@
 import type { Results } from "@voting/domain"
 import {
   ClientSlots,
-  clientKey,
   Health,
-  requestClient,
+  requestClientKey,
   resultStreamLimitsConfig,
   type SlotRefusal,
   trustedProxiesConfig
@@ -69,7 +68,7 @@ export const ResultsStreamRoute = HttpRouter.use(
     const slots = new ClientSlots(limits.perClient, limits.max)
     yield* router.add("GET", "/api/results/stream", (request) =>
       Effect.suspend(() => {
-        const release = slots.hold(clientKey(requestClient(request, trusted)), request)
+        const release = slots.hold(requestClientKey(request, trusted), request)
         if (typeof release === "string") return refused(release)
         // `changes` starts with the current results, then follows every change.
         const events = Stream.merge(

@@ -41,14 +41,17 @@ export class BallotBox extends Context.Service<
                   new UnknownOption({ option: choice, validOptions: current.options.map((o) => o.id) })
                 )
               }
-              const limited = limit.take(request)
-              if (limited !== undefined) return Effect.fail(limited)
-              return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
-                // not a timer raced against every vote here.
-                queue
-                  .enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() })
-                  .pipe(Effect.retry(requestRetry), Effect.andThen(countAccepted), Effect.as(option.id))
+              return Effect.flatMap(
+                Clock.currentTimeMillis,
+                (now): Effect.Effect<OptionId, RateLimited | QueueUnavailable> => {
+                  const limited = limit.take(request, now)
+                  if (limited !== undefined) return Effect.fail(limited)
+                  // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
+                  // not a timer raced against every vote here.
+                  return queue
+                    .enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() })
+                    .pipe(Effect.retry(requestRetry), Effect.andThen(countAccepted), Effect.as(option.id))
+                }
               )
             }
           )

@@ -1,5 +1,5 @@
-import { clientKey, requestClient, TrustedProxies, trustedProxiesConfig, voteRateLimitConfig } from "@voting/platform"
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { requestClientKey, TrustedProxies, trustedProxiesConfig, voteRateLimitConfig } from "@voting/platform"
+import { Context, Effect, Layer, Schema } from "effect"
 import type { HttpServerRequest } from "effect/http"
 
 /** A vote refused because its client has used up its votes for now. */
@@ -96,23 +96,26 @@ export class VoteRateLimit extends Context.Service<
   {
     /** Votes a minute per client; 0 when there is no limit. */
     readonly perMinute: number
-    /** Takes one vote from the request's client: undefined when it may vote now, else why not. */
-    readonly take: (request: HttpServerRequest.HttpServerRequest) => RateLimited | undefined
+    /**
+     * Takes one vote from the request's client at `now` (ms, the Clock's: the
+     * instant the vote is accepted at): undefined when it may vote now, else why not.
+     */
+    readonly take: (request: HttpServerRequest.HttpServerRequest, now: number) => RateLimited | undefined
   }
 >()("@voting/vote/VoteRateLimit") {
-  /** A limit of `perMinute` (0: none), the client found by `trusted`, time from the Clock in the context. */
+  /** A limit of `perMinute` (0: none), the client found by `trusted`. */
   static readonly make = (
     perMinute: number,
     trusted: TrustedProxies = TrustedProxies.none,
     options: { readonly maxClients?: number } = {}
   ) =>
-    Effect.map(Clock.clockWith(Effect.succeed), (clock) => {
+    Effect.sync(() => {
       if (perMinute === 0) return VoteRateLimit.of({ perMinute, take: () => undefined })
       const buckets = new TokenBuckets(perMinute, options)
       return VoteRateLimit.of({
         perMinute,
-        take: (request) => {
-          const wait = buckets.take(clientKey(requestClient(request, trusted)), clock.currentTimeMillisUnsafe())
+        take: (request, now) => {
+          const wait = buckets.take(requestClientKey(request, trusted), now)
           return wait === 0 ? undefined : new RateLimited({ retryAfter: Math.ceil(wait / 1000), perMinute })
         }
       })
