@@ -329,16 +329,6 @@ export const votePublicUrlConfig = (fallback = localPageUrl(defaultPorts.vote)) 
  */
 export const trustedProxiesConfig = read("TRUSTED_PROXIES", TrustedProxiesValue, TrustedProxies.none)
 
-/** A whole number from 0 to `max`, in decimal digits only. */
-const CountUpTo = (max: number): ValueCodec<number> =>
-  Schema.String.check(
-    refuse((raw) =>
-      /^\d{1,9}$/.test(raw) && Number(raw) <= max
-        ? undefined
-        : `"${raw.slice(0, 20)}" is not a whole number from 0 to ${max}`
-    )
-  ).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
-
 /**
  * VOTE_RATE_LIMIT's default: 120 accepted votes a minute from one client
  * address. A class of 30 behind one school NAT shares an address; if every
@@ -353,7 +343,7 @@ export const defaultVoteRateLimit = 120
  * address (ClientAddress.ts), as a token bucket holding a minute's worth;
  * `0` turns the limit off.
  */
-export const voteRateLimitConfig = read("VOTE_RATE_LIMIT", CountUpTo(1_000_000), defaultVoteRateLimit)
+export const voteRateLimitConfig = read("VOTE_RATE_LIMIT", WholeNumber(0, 1_000_000), defaultVoteRateLimit)
 
 /**
  * RESULT_STREAMS_PER_CLIENT's default: the event streams one client address may
@@ -376,6 +366,6 @@ export const defaultResultStreamsMax = 600
 
 /** RESULT_STREAMS_PER_CLIENT and RESULT_STREAMS_MAX: caps on open event streams (ClientSlots); `0` turns one off. */
 export const resultStreamLimitsConfig = Effect.all({
-  perClient: read("RESULT_STREAMS_PER_CLIENT", CountUpTo(1_000_000), defaultResultStreamsPerClient),
-  max: read("RESULT_STREAMS_MAX", CountUpTo(1_000_000), defaultResultStreamsMax)
+  perClient: read("RESULT_STREAMS_PER_CLIENT", WholeNumber(0, 1_000_000), defaultResultStreamsPerClient),
+  max: read("RESULT_STREAMS_MAX", WholeNumber(0, 1_000_000), defaultResultStreamsMax)
 })
