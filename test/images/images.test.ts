@@ -226,7 +226,9 @@ describe("the images, run as the cluster runs them", () => {
     }, 120_000)
 
     it("stays within the dev memory limits it was measured for, after a burst of votes", async () => {
-      await castVotes("http://127.0.0.1:8080", 400)
+      // All from one address: stays under the manifests' VOTE_RATE_LIMIT (120 a minute), which is not
+      // what this measures (test/security holds the limit).
+      await castVotes("http://127.0.0.1:8080", 100)
       for (const [pod, name] of eachApp(app)) {
         const limit = pod.spec.containers[0]?.resources?.limits?.memory
         if (limit === undefined) throw new Error(`${name} has no memory limit`)
