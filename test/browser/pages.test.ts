@@ -4,9 +4,9 @@ import { join } from "node:path"
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freePort, repositoryRoot } from "../support/Processes.ts"
+import { type Standalone, startStandalone } from "../support/Standalone.ts"
 import { type AxeViolation, axeScan, describeViolations, launchChromium } from "./support/Browser.ts"
 import { decodePng, distinctColours } from "./support/Png.ts"
-import { type Standalone, startStandalone } from "./support/Standalone.ts"
 
 /**
  * The two pages people look at, in a real browser, against `npm start` with

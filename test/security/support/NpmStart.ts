@@ -1,11 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { once } from "node:events"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { networkInterfaces } from "node:os"
-import { freePort, repositoryRoot, waitForOk } from "../../support/Processes.ts"
-
-/** Keys that would switch `npm start` to real servers or other ports; these tests run it as a laptop does. */
-const serverKeys = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "DATABASE_URL", "POSTGRES_HOST", "PORT", "HOST"]
+import { freePort } from "../../support/Processes.ts"
+import { startStandalone } from "../../support/Standalone.ts"
 
 export interface NpmStart {
   readonly votePort: number
@@ -18,49 +14,20 @@ export interface NpmStart {
 
 /** Runs `npm start` (embedded queue and database) on two free ports with `env` added, ready on both pages. */
 export const startNpmStart = async (env: Record<string, string> = {}): Promise<NpmStart> => {
-  const base: Record<string, string | undefined> = { ...process.env }
-  for (const key of serverKeys) delete base[key]
   const dataDir = mkdtempSync("/tmp/voting-security-npm-start-")
   const [votePort, resultPort] = [await freePort(), await freePort()]
-  const child: ChildProcess = spawn("npm", ["start", "--silent"], {
-    cwd: repositoryRoot,
-    env: { ...base, DATA_DIR: dataDir, VOTE_PORT: String(votePort), RESULT_PORT: String(resultPort), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true
-  })
-  let output = ""
-  child.stdout?.on("data", (chunk) => {
-    output += chunk
-  })
-  child.stderr?.on("data", (chunk) => {
-    output += chunk
-  })
-  const closed = once(child, "close")
-  const alive = () => {
-    try {
-      process.kill(-(child.pid as number), 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-  const stop = async () => {
-    if (child.pid !== undefined && alive()) {
-      process.kill(-child.pid, "SIGINT")
-      const overran = new Promise<"overran">((resolve) => setTimeout(() => resolve("overran"), 10_000).unref())
-      if ((await Promise.race([closed, overran])) === "overran" && alive()) process.kill(-child.pid, "SIGKILL")
-    }
-    rmSync(dataDir, { recursive: true, force: true })
-  }
   try {
-    // 127.0.0.1 answers whatever HOST is (0.0.0.0 and :: include it).
-    await waitForOk(`http://127.0.0.1:${votePort}/readyz`, 60_000, () => output)
-    await waitForOk(`http://127.0.0.1:${resultPort}/readyz`, 10_000, () => output)
+    const app = await startStandalone({ dataDir, votePort, resultPort, env })
+    return {
+      votePort,
+      resultPort,
+      output: app.output,
+      stop: () => app.interrupt().finally(() => rmSync(dataDir, { recursive: true, force: true }))
+    }
   } catch (error) {
-    await stop()
+    rmSync(dataDir, { recursive: true, force: true })
     throw error
   }
-  return { votePort, resultPort, output: () => output, stop }
 }
 
 /** This machine's IPv4 addresses other than loopback (none on a machine with only `lo`). */

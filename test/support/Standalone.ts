@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { repositoryRoot, waitForOk } from "../../support/Processes.ts"
+import { repositoryRoot, waitForOk } from "./Processes.ts"
 
 export interface Standalone {
   readonly voteUrl: string
@@ -16,8 +16,22 @@ export interface Standalone {
   readonly interrupt: () => Promise<void>
 }
 
-/** Keys that would switch `npm start` to real servers; the embedded mode is what these tests check. */
-const serverKeys = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "DATABASE_URL", "POSTGRES_HOST", "PORT"]
+/**
+ * Keys that would switch `npm start` to real servers, another address or other links; the tests run
+ * it as a laptop does, and set what they check themselves.
+ */
+const inheritedKeys = [
+  "REDIS_URL",
+  "REDIS_HOST",
+  "REDIS_PORT",
+  "DATABASE_URL",
+  "POSTGRES_HOST",
+  "PORT",
+  "HOST",
+  // The pages' links then point at the two ports here.
+  "RESULT_PUBLIC_URL",
+  "VOTE_PUBLIC_URL"
+]
 
 /**
  * Runs `npm start` as a person would, with its own data directory, config
@@ -25,23 +39,23 @@ const serverKeys = ["REDIS_URL", "REDIS_HOST", "REDIS_PORT", "DATABASE_URL", "PO
  */
 export const startStandalone = async (options: {
   readonly dataDir: string
-  readonly configDir: string
+  readonly configDir?: string
   readonly votePort: number
   readonly resultPort: number
+  /** Added last: what a test sets on purpose. */
+  readonly env?: Record<string, string>
 }): Promise<Standalone> => {
   const env: Record<string, string | undefined> = { ...process.env }
-  for (const key of serverKeys) delete env[key]
-  // The pages' links then point at the two ports here, which is what these tests follow.
-  delete env.RESULT_PUBLIC_URL
-  delete env.VOTE_PUBLIC_URL
+  for (const key of inheritedKeys) delete env[key]
   const child: ChildProcess = spawn("npm", ["start", "--silent"], {
     cwd: repositoryRoot,
     env: {
       ...env,
       DATA_DIR: options.dataDir,
-      CONFIG_DIR: options.configDir,
+      ...(options.configDir === undefined ? {} : { CONFIG_DIR: options.configDir }),
       VOTE_PORT: String(options.votePort),
-      RESULT_PORT: String(options.resultPort)
+      RESULT_PORT: String(options.resultPort),
+      ...options.env
     },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so an interrupt reaches npm and node together, as Ctrl-C does.
@@ -79,8 +93,9 @@ export const startStandalone = async (options: {
     }
   }
   try {
-    await waitForOk(`${standalone.voteUrl}/readyz`, 60_000, () => output)
-    await waitForOk(`${standalone.resultUrl}/readyz`, 10_000, () => output)
+    // 127.0.0.1 answers whatever HOST is (0.0.0.0 and :: include it).
+    await waitForOk(`http://127.0.0.1:${options.votePort}/readyz`, 60_000, () => output)
+    await waitForOk(`http://127.0.0.1:${options.resultPort}/readyz`, 10_000, () => output)
   } catch (error) {
     await standalone.interrupt()
     throw error
