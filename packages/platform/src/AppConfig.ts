@@ -1,91 +1,15 @@
-import { defaultPoll, InvalidConfig, Poll, PollOption, parsePollOptions } from "@voting/domain"
+/**
+ * The keys every component reads, each with its codec and default. The
+ * vocabulary they are read with is ConfigValues.ts; the PostgreSQL keys are
+ * PostgresConfig.ts.
+ */
+import { defaultPoll, Poll, PollOption, parsePollOptions } from "@voting/domain"
 import { Effect, type LogLevel, Option, Redacted, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { TrustedProxies, TrustedProxiesValue } from "./ClientAddress.ts"
-import { type ConfigKey, defaultPorts } from "./ConfigKeys.ts"
-import { ConfigSources } from "./ConfigSources.ts"
+import { defaultPorts } from "./ConfigKeys.ts"
+import { NonEmpty, optional, PortNumber, read, refuse, UrlOf, type ValueCodec, WholeNumber } from "./ConfigValues.ts"
 
-/**
- * How one key's value, always read as a string, becomes what the app uses.
- * Every way it can be refused carries a message saying in words what is wrong,
- * without repeating a secret: that message is the problem in the one line
- * `config KEY (place): problem`.
- */
-export type ValueCodec<A> = Schema.Codec<A, string>
-
-/** A check on the raw string: passes, or fails with the message `problem` gives. */
-const refuse = (problem: (raw: string) => string | undefined) =>
-  Schema.makeFilter<string>((raw) => problem(raw) ?? true, undefined, true)
-
-/**
- * Words for the first way a value was refused: a check's own message, never
- * the checked value (a check without one would say "Expected <check>, got
- * <value>", and the value may be a secret).
- */
-const problems = SchemaIssue.makeFormatterStandardSchemaV1({
-  checkHook: (filter) => SchemaIssue.defaultCheckHook(filter) ?? "is not valid"
-})
-const problemOf = (issue: SchemaIssue.Issue): string => problems(issue).issues[0]?.message ?? "is not valid"
-
-/**
- * Decodes a value found at `source` (as "file /dir/KEY" or "environment
- * variable KEY") with a key's codec; a refusal names the key, the place and
- * the problem.
- */
-export const decodeValue =
-  <A>(codec: ValueCodec<A>, key: string, source: string) =>
-  (raw: string): Effect.Effect<A, InvalidConfig> =>
-    Schema.decodeEffect(codec)(raw).pipe(
-      Effect.mapError((error) => new InvalidConfig({ key, source, problem: problemOf(error.issue) }))
-    )
-
-/** Reads one key through the configured sources: its value decoded, or None when no source has it. */
-const optional = <A>(key: ConfigKey, codec: ValueCodec<A>) =>
-  Effect.gen(function* () {
-    const sources = yield* ConfigSources
-    const found = yield* sources.lookup(key)
-    if (Option.isNone(found)) return Option.none<A>()
-    return Option.some(yield* decodeValue(codec, key, found.value.source)(found.value.value))
-  })
-
-/** Reads one key through the configured sources, or `fallback` when no source has it. */
-const read = <A>(key: ConfigKey, codec: ValueCodec<A>, fallback: A) =>
-  Effect.map(
-    optional(key, codec),
-    Option.getOrElse(() => fallback)
-  )
-
-/** A TCP port, 1-65535, written in decimal digits only. */
-export const PortNumber: ValueCodec<number> = Schema.String.check(
-  refuse((raw) =>
-    /^\d{1,5}$/.test(raw) && Number(raw) > 0 && Number(raw) < 65536
-      ? undefined
-      : `"${raw.slice(0, 20)}" is not a port number (1-65535)`
-  )
-).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
-
-/** A whole number from `min` to `max`, written in decimal digits only. */
-const WholeNumber = (min: number, max: number): ValueCodec<number> =>
-  Schema.String.check(
-    refuse((raw) =>
-      /^\d{1,9}$/.test(raw) && Number(raw) >= min && Number(raw) <= max
-        ? undefined
-        : `"${raw.slice(0, 20)}" is not a whole number from ${min} to ${max}`
-    )
-  ).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
-
-const NonEmpty: ValueCodec<string> = Schema.String.check(Schema.isMinLength(1, { message: "is empty" }))
-
-/**
- * A URL of one of `protocols`. A URL can carry a password, so a refusal calls
- * it "the value" and never shows it.
- */
-const UrlOf = (protocols: ReadonlyArray<string>): ValueCodec<URL> =>
-  Schema.String.check(
-    refuse((raw) => (URL.canParse(raw) ? undefined : "the value is not a URL")),
-    refuse((raw) =>
-      protocols.includes(new URL(raw).protocol) ? undefined : `the value must start with ${protocols.join(" or ")}//`
-    )
-  ).pipe(Schema.decodeTo(Schema.URL, SchemaTransformation.urlFromString))
+export { decodeValue, PortNumber, type ValueCodec } from "./ConfigValues.ts"
 
 export type Component = keyof typeof defaultPorts
 
@@ -159,122 +83,6 @@ export const redisKeyPrefixConfig = read(
   Schema.String.check(Schema.isPattern(/^[A-Za-z0-9:_-]{1,64}$/, { message: "must be 1-64 of A-Z a-z 0-9 : _ -" })),
   "voting:"
 )
-
-export interface PostgresSettings {
-  readonly url?: Redacted.Redacted<string>
-  readonly host?: string
-  readonly port?: number
-  readonly database?: string
-  readonly username?: string
-  /** Read again for every new connection, so a rotated secret file takes effect without a restart. */
-  readonly password?: Effect.Effect<Redacted.Redacted<string>>
-}
-
-export const defaultDatabaseUrl = "postgres://postgres@127.0.0.1:5432/postgres"
-
-/**
- * The database role a process connects as, one per job: the owner (POSTGRES_USER,
- * who owns the schema) migrates; the worker writes as the writer; the result
- * service reads as the reader.
- */
-export type DatabaseRole = "owner" | "writer" | "reader"
-
-/** A role name migrate creates: a plain lower-case SQL identifier, so it needs no quoting anywhere. */
-const RoleName: ValueCodec<string> = Schema.String.check(
-  Schema.isPattern(/^[a-z_][a-z0-9_]{0,62}$/, {
-    message: "must be 1-63 of a-z 0-9 _, not starting with a digit"
-  })
-)
-
-/** Each role's user name and password, and the key its password is read again from for each connection. */
-const roleConfig = {
-  owner: {
-    user: read("POSTGRES_USER", NonEmpty, "postgres"),
-    password: optional("POSTGRES_PASSWORD", NonEmpty),
-    passwordKey: "POSTGRES_PASSWORD"
-  },
-  writer: {
-    user: read("POSTGRES_WRITER_USER", RoleName, "voting_writer"),
-    password: optional("POSTGRES_WRITER_PASSWORD", NonEmpty),
-    passwordKey: "POSTGRES_WRITER_PASSWORD"
-  },
-  reader: {
-    user: read("POSTGRES_READER_USER", RoleName, "voting_reader"),
-    password: optional("POSTGRES_READER_PASSWORD", NonEmpty),
-    passwordKey: "POSTGRES_READER_PASSWORD"
-  }
-} as const satisfies Record<
-  DatabaseRole,
-  {
-    user: Effect.Effect<string, InvalidConfig, ConfigSources>
-    password: Effect.Effect<Option.Option<string>, InvalidConfig, ConfigSources>
-    passwordKey: ConfigKey
-  }
->
-
-/** The secret key holding the password of each role. */
-export const rolePasswordKey = (role: DatabaseRole): ConfigKey => roleConfig[role].passwordKey
-
-/**
- * How to reach PostgreSQL as `role`: DATABASE_URL (whose user is used as is,
- * whatever the role), or the POSTGRES_* keys with the role's user name and its
- * password from the Secret. A role whose password is not configured connects
- * without one; there is no falling back to the owner's.
- */
-export const postgresConfigFor = (role: DatabaseRole): Effect.Effect<PostgresSettings, InvalidConfig, ConfigSources> =>
-  Effect.gen(function* () {
-    const sources = yield* ConfigSources
-    const url = yield* optional("DATABASE_URL", UrlOf(["postgres:", "postgresql:"]))
-    if (Option.isSome(url)) return { url: Redacted.make(url.value.href) }
-    const host = yield* optional("POSTGRES_HOST", NonEmpty)
-    if (Option.isNone(host)) return { url: Redacted.make(defaultDatabaseUrl) }
-    const port = yield* read("POSTGRES_PORT", PortNumber, 5432)
-    const database = yield* read("POSTGRES_DB", NonEmpty, "postgres")
-    const username = yield* roleConfig[role].user
-    // Checked once at start so a missing secret stops the component with a clear line.
-    const initialPassword = yield* roleConfig[role].password
-    const password = sources.lookup(roleConfig[role].passwordKey).pipe(
-      Effect.map((found) =>
-        Redacted.make(
-          Option.getOrElse(
-            Option.map(found, (f) => f.value),
-            () => ""
-          )
-        )
-      ),
-      Effect.orElseSucceed(() => Redacted.make(""))
-    )
-    return {
-      host: host.value,
-      port,
-      database,
-      username,
-      ...(Option.isSome(initialPassword) ? { password } : {})
-    }
-  })
-
-/** How to reach PostgreSQL as the owner: DATABASE_URL, or POSTGRES_* keys with the password from the Secret. */
-export const postgresConfig: Effect.Effect<PostgresSettings, InvalidConfig, ConfigSources> = postgresConfigFor("owner")
-
-/** A role migrate creates (or updates) and grants to, with its password. */
-export interface RoleLogin {
-  readonly name: string
-  readonly password: Redacted.Redacted<string>
-}
-
-/**
- * The writer's and the reader's names and passwords, for migrate. A role whose
- * password is not configured is None: migrate leaves it alone.
- */
-export const databaseRolesConfig = Effect.gen(function* () {
-  const login = (role: "writer" | "reader") =>
-    Effect.gen(function* () {
-      const name = yield* roleConfig[role].user
-      const password = yield* roleConfig[role].password
-      return Option.map(password, (value): RoleLogin => ({ name, password: Redacted.make(value) }))
-    })
-  return { writer: yield* login("writer"), reader: yield* login("reader") }
-})
 
 /** `id=Label` pairs separated by commas, e.g. `a=Cats,b=Dogs`: 2 to 8 options with distinct ids. */
 const PollOptionList = Schema.Array(PollOption)

@@ -1,6 +1,6 @@
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer } from "effect"
-import { type DatabaseRole, postgresConfigFor } from "./AppConfig.ts"
+import { type DatabaseRole, postgresConfigFor } from "./PostgresConfig.ts"
 
 /**
  * The PostgreSQL client every component uses, from DATABASE_URL or the

@@ -8,11 +8,11 @@ import {
   managementPortConfig,
   pollConfig,
   portConfig,
-  postgresConfig,
   redisConfig,
   redisKeyPrefixConfig
 } from "../src/AppConfig.ts"
 import { ConfigSources } from "../src/ConfigSources.ts"
+import { postgresConfig } from "../src/PostgresConfig.ts"
 
 /** A config dir and a secrets dir holding these files, removed after the test. */
 const withDirs = (

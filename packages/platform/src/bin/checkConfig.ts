@@ -10,11 +10,9 @@
 import { InvalidConfig } from "@voting/domain"
 import { Effect, Option } from "effect"
 import {
-  databaseRolesConfig,
   logLevelConfig,
   managementPortConfig,
   pollConfig,
-  postgresConfig,
   redisConfig,
   redisKeyPrefixConfig,
   resultPublicUrlConfig,
@@ -25,6 +23,7 @@ import {
 } from "../AppConfig.ts"
 import { type ConfigKey, secretKeys } from "../ConfigKeys.ts"
 import { ConfigSources } from "../ConfigSources.ts"
+import { databaseRolesConfig, postgresConfig } from "../PostgresConfig.ts"
 
 /** The keys `--require-secret[=KEY,...]` asks for: bare, POSTGRES_PASSWORD. */
 const requested = process.argv
