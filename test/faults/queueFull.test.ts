@@ -79,13 +79,13 @@ describe("a flood against a full Redis (maxmemory, noeviction)", () => {
     const gaugeDeadline = Date.now() + 15_000
     while (Date.now() < gaugeDeadline) {
       metrics = await (await fetch(`${worker.url}/metrics`)).text()
-      if ((metricValue(metrics, "worker_queue_entries") ?? 0) > 0) break
+      if ((metricValue(metrics, "vote_queue_entries") ?? 0) > 0) break
       await sleep(200)
     }
     await lock.release()
-    expect(metricValue(metrics, "worker_queue_entries"), metrics).toBeGreaterThan(1_000)
-    expect(metricValue(metrics, "worker_queue_memory_used_ratio")).toBeGreaterThan(0.8)
-    expect(metrics).toMatch(/^# HELP worker_queue_entries /m)
+    expect(metricValue(metrics, "vote_queue_entries"), metrics).toBeGreaterThan(1_000)
+    expect(metricValue(metrics, "vote_queue_memory_used_ratio")).toBeGreaterThan(0.8)
+    expect(metrics).toMatch(/^# HELP vote_queue_entries /m)
 
     // The worker drains the queue (reading and deleting need no new memory), the refused voters
     // get through as room frees up, and the store equals what was answered 202.

@@ -4,6 +4,7 @@ import { Context, Deferred, Duration, Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import { type Component, managementPortConfig, maxConnectionsConfig, portConfig } from "./AppConfig.ts"
 import { Health, HealthRoutes } from "./Health.ts"
+import { RequestDuration } from "./RequestDuration.ts"
 
 /**
  * How long a client may take to send a request, on every listener. A browser,
@@ -134,18 +135,20 @@ export const servePorts = (component: Component, options: ServeOptions = {}) =>
  * The health routes on their own server add nothing to the app router, so the
  * vote hot path costs the same either way. Per-request logging is off: at
  * thousands of votes a second it would cost more than the vote; the metrics
- * count requests instead.
+ * count requests instead, and time each one by its route (RequestDuration).
  */
 export const serveHttp = <A, E, R>(component: Component, routes: Layer.Layer<A, E, R>, options: ServeOptions = {}) =>
   Layer.unwrap(
-    Effect.map(servePorts(component, options), ({ port, managementPort, host, maxConnections }) =>
-      managementPort === undefined
-        ? listen({ port, host, maxConnections }, Layer.mergeAll(routes, HealthRoutes))
+    Effect.map(servePorts(component, options), ({ port, managementPort, host, maxConnections }) => {
+      // Only the component's own routes are timed: health probes and scrapes would drown them.
+      const timed = Layer.provide(routes, RequestDuration)
+      return managementPort === undefined
+        ? listen({ port, host, maxConnections }, Layer.mergeAll(timed, HealthRoutes))
         : Layer.mergeAll(
-            listen({ port, host, maxConnections }, routes),
+            listen({ port, host, maxConnections }, timed),
             listen({ port: managementPort, host, maxConnections }, HealthRoutes)
           )
-    )
+    })
   )
 
 /**

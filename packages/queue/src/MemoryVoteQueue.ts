@@ -1,4 +1,4 @@
-import type { EntryId, VoteMessage } from "@voting/domain"
+import { type EntryId, entryPosition, type VoteMessage } from "@voting/domain"
 import { Clock, Duration, Effect, Latch } from "effect"
 import { deadLetterPayload } from "./DeadLetter.ts"
 import type { Delivery, VoteQueue } from "./VoteQueue.ts"
@@ -84,7 +84,16 @@ export const makeMemoryVoteQueue: Effect.Effect<VoteQueue["Service"]> = Effect.g
         })
         remove(delivery.id)
       }),
-    depth: Effect.sync(() => ({ entries: entries.size, pending: pending.size, deadLetters: deadLetters.length })),
+    depth: Effect.map(Clock.currentTimeMillis, (now) => {
+      // A Map keeps insertion order and ids only grow: the first key is the oldest entry.
+      const oldest = entries.keys().next()
+      return {
+        entries: entries.size,
+        pending: pending.size,
+        deadLetters: deadLetters.length,
+        oldestAgeMs: oldest.done ? 0 : Math.max(0, now - entryPosition(oldest.value).ms)
+      }
+    }),
     // Bounded only by the process's heap.
     memory: Effect.succeed({ used: 0, limit: 0 }),
     ping: Effect.void

@@ -1,4 +1,4 @@
-import type { EntryId, VoteMessage } from "@voting/domain"
+import { type EntryId, entryPosition, type VoteMessage } from "@voting/domain"
 import { RedisConnection, type RedisError, toRedisError } from "@voting/platform"
 import { Duration, Effect } from "effect"
 import type { Redis } from "ioredis"
@@ -160,13 +160,32 @@ export const makeRedisVoteQueue = Effect.gen(function* () {
         )
       ).pipe(Effect.asVoid, Effect.mapError(unavailable)),
     depth: withGroup(
-      // A pipeline, not MULTI: a full Redis refuses even reads queued in a transaction.
-      call("depth", (c) => c.pipeline().xlen(streamKey).xpending(streamKey, consumerGroup).xlen(deadKey).exec()).pipe(
+      // A pipeline, not MULTI: a full Redis refuses even reads queued in a transaction. The oldest
+      // entry's age is measured by Redis's own clock (TIME), the one its ids come from.
+      call("depth", (c) =>
+        c
+          .pipeline()
+          .xlen(streamKey)
+          .xpending(streamKey, consumerGroup)
+          .xlen(deadKey)
+          .xrange(streamKey, "-", "+", "COUNT", 1)
+          .time()
+          .exec()
+      ).pipe(
         Effect.flatMap((replies) => {
           const failed = replies?.find(([error]) => error !== null)?.[0]
           if (!replies || failed) return Effect.fail(toRedisError("depth")(failed ?? new Error("transaction aborted")))
-          const [[, entries], [, pending], [, dead]] = replies as [[null, number], [null, [number]], [null, number]]
-          return Effect.succeed({ entries, pending: pending[0], deadLetters: dead })
+          const [[, entries], [, pending], [, dead], [, oldest], [, time]] = replies as [
+            [null, number],
+            [null, [number]],
+            [null, number],
+            [null, Array<StreamEntry>],
+            [null, [seconds: string, micros: string]]
+          ]
+          const first = oldest[0]
+          const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)
+          const oldestAgeMs = first === undefined ? 0 : Math.max(0, now - entryPosition(first[0] as EntryId).ms)
+          return Effect.succeed({ entries, pending: pending[0], deadLetters: dead, oldestAgeMs })
         })
       )
     ),

@@ -16,6 +16,12 @@ export interface QueueDepth {
   /** Delivered to a consumer and not yet acknowledged. */
   readonly pending: number
   readonly deadLetters: number
+  /**
+   * How long the oldest entry on the queue has waited, in milliseconds, by the
+   * queue's own clock (0 when the queue is empty). Finished entries leave the
+   * queue, so this is the oldest vote not yet recorded, delivered or not.
+   */
+  readonly oldestAgeMs: number
 }
 
 /** The memory the queue's server uses, against its bound (`limit` 0: no bound). */

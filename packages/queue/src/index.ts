@@ -1,5 +1,6 @@
 export * from "./DeadLetter.ts"
 export * from "./MemoryVoteQueue.ts"
+export * from "./QueueGauges.ts"
 export * from "./QueueUnavailable.ts"
 export * from "./RedisVoteQueue.ts"
 export * from "./VoteQueue.ts"

@@ -40,9 +40,36 @@ export const voteQueueContract = (name: string, makeLayer: () => Layer.Layer<Vot
           )
           assert.deepStrictEqual(yield* queue.receive({ consumer: "c1", count: 10, block: noWait }), [])
 
-          assert.deepStrictEqual(yield* queue.depth, { entries: 3, pending: 3, deadLetters: 0 })
+          const { oldestAgeMs, ...counts } = yield* queue.depth
+          assert.deepStrictEqual(counts, { entries: 3, pending: 3, deadLetters: 0 })
+          // The oldest entry's age comes from its id: at least 0, and well under this test's run.
+          assert.isAtLeast(oldestAgeMs, 0)
+          assert.isBelow(oldestAgeMs, 10_000)
           yield* queue.acknowledge(ids)
-          assert.deepStrictEqual(yield* queue.depth, { entries: 0, pending: 0, deadLetters: 0 })
+          assert.deepStrictEqual(yield* queue.depth, { entries: 0, pending: 0, deadLetters: 0, oldestAgeMs: 0 })
+        })
+      )
+    )
+
+    it.live("ages the oldest entry not yet finished, delivered or not, and reads 0 when empty", () =>
+      run(
+        Effect.gen(function* () {
+          const queue = yield* VoteQueue
+          assert.strictEqual((yield* queue.depth).oldestAgeMs, 0)
+          const first = yield* queue.enqueue(message("v1"))
+          yield* Effect.sleep("200 millis")
+          const second = yield* queue.enqueue(message("v2"))
+          const [delivered] = yield* queue.receive({ consumer: "c1", count: 1, block: noWait })
+          assert.strictEqual(delivered?.id, first)
+          const both = (yield* queue.depth).oldestAgeMs
+          assert.isAtLeast(both, 200)
+          // Finishing the oldest makes the next one (200 ms younger) the oldest.
+          yield* queue.acknowledge([first])
+          const next = (yield* queue.depth).oldestAgeMs
+          assert.isBelow(next, both - 100)
+          yield* queue.receive({ consumer: "c1", count: 1, block: noWait })
+          yield* queue.acknowledge([second])
+          assert.strictEqual((yield* queue.depth).oldestAgeMs, 0)
         })
       )
     )
@@ -97,7 +124,7 @@ export const voteQueueContract = (name: string, makeLayer: () => Layer.Layer<Vot
           const [delivery] = yield* queue.receive({ consumer: "c1", count: 1, block: noWait })
           assert.isDefined(delivery)
           yield* queue.deadLetter(delivery!, "option is not an option of the poll")
-          assert.deepStrictEqual(yield* queue.depth, { entries: 0, pending: 0, deadLetters: 1 })
+          assert.deepStrictEqual(yield* queue.depth, { entries: 0, pending: 0, deadLetters: 1, oldestAgeMs: 0 })
           assert.deepStrictEqual(yield* queue.reclaim({ consumer: "c2", count: 10, minIdle: Duration.millis(0) }), [])
         })
       )

@@ -1,11 +1,11 @@
-import { Health, LivePoll, PostgresConnection, serveHttp, servePorts } from "@voting/platform"
+import { Health, LivePoll, metricsAtZero, PostgresConnection, serveHttp, servePorts } from "@voting/platform"
 import { VoteStore } from "@voting/store"
 import { assetRoutes } from "@voting/web"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer, Metric, Schema } from "effect"
 import { ResultsPageRoute } from "./ResultRoutes.ts"
 import { ResultsApiRoutes } from "./ResultsApi.ts"
-import { ResultsFeed } from "./ResultsFeed.ts"
-import { ResultsStreamRoute } from "./ResultsStream.ts"
+import { ResultsFeed, tallyReads } from "./ResultsFeed.ts"
+import { ResultsStreamRoute, resultPushes, streamClients, streamsRefused } from "./ResultsStream.ts"
 import { voteLinkLayer } from "./VoteLink.ts"
 
 /** What the change-feed check says while the feed is down: the page's counts may be stale. */
@@ -22,6 +22,14 @@ const ResultRoutes = Layer.mergeAll(
   assetRoutes({ base: new URL("../assets/", import.meta.url), names: ["results.js"] })
 )
 
+/** The result service's metrics, both refusal reasons included, exported at 0 from the start. */
+const ResultMetricsAtZero = metricsAtZero([
+  tallyReads,
+  resultPushes,
+  streamClients,
+  ...(["per-client", "capacity"] as const).map((reason) => Metric.withAttributes(streamsRefused, { reason }))
+])
+
 /**
  * The result service over whatever VoteStore and LivePoll it is given; ready
  * while the store and its feed answer. Its ports and VOTE_PUBLIC_URL are read
@@ -34,6 +42,7 @@ export const ResultApp = (options: { readonly port?: number; readonly voteUrl?: 
     Effect.map(servePorts("result", options), (ports) =>
       Layer.mergeAll(
         serveHttp("result", ResultRoutes, ports),
+        ResultMetricsAtZero,
         Layer.effectDiscard(
           Effect.gen(function* () {
             const health = yield* Health

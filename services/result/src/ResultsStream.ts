@@ -16,6 +16,11 @@ const heartbeatEvery = Duration.seconds(15)
 
 export const streamClients = Metric.gauge("result_stream_clients", { description: "Open event-stream connections" })
 
+export const resultPushes = Metric.counter("result_pushes_total", {
+  description: "Results events written to event streams, one per stream per change (the first on connect included)"
+})
+const countPush = Metric.update(resultPushes, 1)
+
 export const streamsRefused = Metric.counter("result_streams_refused_total", {
   description: "Event streams refused over a cap, by reason"
 })
@@ -72,7 +77,11 @@ export const ResultsStreamRoute = HttpRouter.use(
         if (typeof release === "string") return refused(release)
         // `changes` starts with the current results, then follows every change.
         const events = Stream.merge(
-          feed.changes.pipe(Stream.changes, Stream.map(resultsEvent)),
+          feed.changes.pipe(
+            Stream.changes,
+            Stream.map(resultsEvent),
+            Stream.tap(() => countPush)
+          ),
           Stream.tick(heartbeatEvery).pipe(Stream.drop(1), Stream.as(heartbeat))
         ).pipe(
           Stream.prepend([preamble]),

@@ -2,6 +2,7 @@ import type { UnknownOption } from "@voting/domain"
 import type { QueueUnavailable } from "@voting/queue"
 import { Schema } from "effect"
 import { maxBodyBytes } from "./RequestBody.ts"
+import type { RejectionReason } from "./VoteMetrics.ts"
 import type { RateLimited } from "./VoteRateLimit.ts"
 
 export class CrossSiteRequest extends Schema.TaggedError<CrossSiteRequest>()("CrossSiteRequest", {}) {}
@@ -31,7 +32,7 @@ export interface RejectionAnswer {
   /** Said to the voter; always ends by saying the vote was not recorded. */
   readonly detail: string
   /** The metric label. */
-  readonly reason: string
+  readonly reason: RejectionReason
   /** Seconds to wait before trying again, sent as `Retry-After`. */
   readonly retryAfter?: number
 }

@@ -1,9 +1,10 @@
 import { Health, LivePoll, RedisConnection, serveHttp } from "@voting/platform"
-import { VoteQueue } from "@voting/queue"
+import { QueueGauges, VoteQueue } from "@voting/queue"
 import { assetRoutes } from "@voting/web"
 import { Effect, Layer } from "effect"
 import { BallotBox } from "./BallotBox.ts"
 import { resultsLinkLayer } from "./ResultsLink.ts"
+import { VoteMetricsAtZero } from "./VoteMetrics.ts"
 import { VoteRateLimit } from "./VoteRateLimit.ts"
 import { VoteRoutes } from "./VoteRoutes.ts"
 
@@ -19,6 +20,9 @@ export const VoteApp = (options: { readonly port?: number; readonly resultsUrl?:
       Layer.mergeAll(VoteRoutes, assetRoutes({ base: new URL("../assets/", import.meta.url), names: [] })),
       options
     ),
+    // The producer samples the queue too: its lag stays visible while every worker is stopped.
+    QueueGauges,
+    VoteMetricsAtZero,
     Layer.effectDiscard(
       Effect.gen(function* () {
         const health = yield* Health

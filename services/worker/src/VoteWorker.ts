@@ -7,11 +7,14 @@ import { Deferred, Duration, Effect, Fiber, Layer, Metric } from "effect"
 import { decodeDelivery } from "./DecodeDelivery.ts"
 import {
   batchesCommitted,
+  batchSize,
+  commitDuration,
   deadLetters,
   dependencyFailures,
   reclaimed,
   rowsChanged,
-  votesRecorded
+  votesRecorded,
+  WorkerMetricsAtZero
 } from "./WorkerMetrics.ts"
 
 export interface WorkerSettings {
@@ -53,6 +56,13 @@ const acknowledgePersistently = persistently("acknowledge")
 const reclaimPersistently = persistently("reclaim")
 const receivePersistently = persistently("receive")
 
+/** The store write, timed into the commit histogram when it succeeds (a failed attempt is retried and counted apart). */
+const timedCommit = <A, E, R>(write: Effect.Effect<A, E, R>) =>
+  Effect.map(
+    Effect.tap(Effect.timed(write), ([took]) => Metric.update(commitDuration, Duration.toSeconds(took))),
+    ([, result]) => result
+  )
+
 /**
  * Moves votes from the queue to the store. A batch is acknowledged only after
  * its votes are committed, so a crash at any instant leaves them on the queue
@@ -82,9 +92,10 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
         }
       }
       if (votes.length === 0) return
-      const changed = yield* recordPersistently(store.record(votes))
+      const changed = yield* recordPersistently(timedCommit(store.record(votes)))
       yield* acknowledgePersistently(queue.acknowledge(votes.map((v) => v.entryId)))
       yield* Metric.update(votesRecorded, votes.length)
+      yield* Metric.update(batchSize, votes.length)
       yield* Metric.update(rowsChanged, changed)
       yield* Metric.update(batchesCommitted, 1)
     })
@@ -131,4 +142,4 @@ export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings)
       yield* Effect.addFinalizer(() => Fiber.await(fiber).pipe(Effect.timeout(settings.drainTimeout), Effect.ignore))
       yield* Effect.logInfo("worker consuming", { consumer: settings.consumer, batchSize: settings.batchSize })
     })
-  )
+  ).pipe(Layer.merge(WorkerMetricsAtZero))

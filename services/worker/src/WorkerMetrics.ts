@@ -1,3 +1,4 @@
+import { metricsAtZero } from "@voting/platform"
 import { Metric } from "effect"
 
 export const votesRecorded = Metric.counter("worker_votes_recorded_total", {
@@ -17,16 +18,24 @@ export const reclaimed = Metric.counter("worker_reclaimed_total", {
   description: "Entries taken over from a consumer that left them idle"
 })
 
-// Gauges of the queue, sampled from Redis (QueueGauges.ts): what to alert on before Redis is full.
-export const queueEntries = Metric.gauge("worker_queue_entries", {
-  description: "Votes on the queue not yet recorded (the stream's length); growing means the workers lag"
+/** A batch is at most the worker's batch size (1,000 by default). */
+export const batchSize = Metric.histogram("worker_batch_size_votes", {
+  description: "Votes in each committed batch",
+  boundaries: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, Number.POSITIVE_INFINITY]
 })
-export const queuePending = Metric.gauge("worker_queue_pending", {
-  description: "Queue entries delivered to a worker and not yet acknowledged"
+export const commitDuration = Metric.histogram("worker_commit_duration_seconds", {
+  description: "Time to write one batch to the store and commit it (each successful attempt)",
+  boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, Number.POSITIVE_INFINITY]
 })
-export const queueDeadLetters = Metric.gauge("worker_queue_dead_letters", {
-  description: "Entries on the dead-letter stream"
-})
-export const queueMemoryUsedRatio = Metric.gauge("worker_queue_memory_used_ratio", {
-  description: "Redis memory in use over its maxmemory (0 without one); at 1 new votes are refused with 503"
-})
+
+/** Every worker metric, exported at 0 from the start (a worker may never see a dead letter). */
+export const WorkerMetricsAtZero = metricsAtZero([
+  votesRecorded,
+  rowsChanged,
+  batchesCommitted,
+  deadLetters,
+  dependencyFailures,
+  reclaimed,
+  batchSize,
+  commitDuration
+])

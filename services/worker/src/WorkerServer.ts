@@ -1,8 +1,7 @@
 import { Health, LivePoll, PostgresConnection, RedisConnection, serveHealth, servePorts } from "@voting/platform"
-import { VoteQueue } from "@voting/queue"
+import { QueueGauges, VoteQueue } from "@voting/queue"
 import { VoteStore } from "@voting/store"
 import { Effect, Layer } from "effect"
-import { QueueGauges } from "./QueueGauges.ts"
 import { defaultWorkerSettings, VoteWorkerLoop, type WorkerSettings } from "./VoteWorker.ts"
 
 /**
