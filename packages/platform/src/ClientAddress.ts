@@ -1,6 +1,6 @@
 import { BlockList, isIPv4, isIPv6 } from "node:net"
 import { Effect, Option, Schema, SchemaIssue, SchemaTransformation } from "effect"
-import type { HttpServerRequest } from "effect/http"
+import type { RequestHeaders } from "./FastRoutes.ts"
 
 /**
  * Who a request comes from, for per-client limits: the address of the socket
@@ -151,11 +151,21 @@ export const clientAddress = (
 }
 
 /**
+ * What the per-client rules read of a request: its socket's peer address and
+ * its headers. An Effect server request is one; a fast route (FastRoutes.ts)
+ * makes one from Node's request.
+ */
+export interface ClientRequest {
+  readonly remoteAddress: Option.Option<string>
+  readonly headers: RequestHeaders
+}
+
+/**
  * The client of a server request by the rule above. With no trusted proxy
  * the header is not read and the socket's address, which Node has already
  * checked, is only unmapped.
  */
-export const requestClient = (request: HttpServerRequest.HttpServerRequest, trusted: TrustedProxies): string => {
+export const requestClient = (request: ClientRequest, trusted: TrustedProxies): string => {
   const peer = request.remoteAddress
   if (Option.isNone(peer)) return unknownClient
   if (trusted.isEmpty) return isMappedIPv4(peer.value) ? peer.value.slice(mappedPrefix.length) : peer.value
@@ -173,7 +183,7 @@ const isMappedIPv4 = (address: string) => address.startsWith(mappedPrefix) && ad
  * client is then either always `1.2.3.4` or always `::ffff:1.2.3.4` (the one
  * form a listening socket reports), so it is still one key.
  */
-export const requestClientKey = (request: HttpServerRequest.HttpServerRequest, trusted: TrustedProxies): string => {
+export const requestClientKey = (request: ClientRequest, trusted: TrustedProxies): string => {
   if (!trusted.isEmpty) return clientKey(requestClient(request, trusted))
   const peer = request.remoteAddress
   if (Option.isNone(peer)) return unknownClient

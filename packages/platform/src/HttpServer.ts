@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { type IncomingMessage, Server, type ServerOptions, type ServerResponse } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Deferred, Duration, Effect, Layer, Option } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, Tracer } from "effect"
 import { HttpRouter } from "effect/http"
 import { type Component, managementPortConfig, maxConnectionsConfig, portConfig } from "./AppConfig.ts"
+import { FastRoutes, makeFastRouteTable } from "./FastRoutes.ts"
 import { Health, HealthRoutes } from "./Health.ts"
 import { RequestDuration } from "./RequestDuration.ts"
 
@@ -32,34 +33,58 @@ export const serverTimeouts = {
 } as const
 
 /**
- * A Node server whose answers say `Connection: close` once shutdown has begun.
- * A client on a keep-alive connection then reconnects (to another replica)
- * after its current request, instead of keeping this one busy until the
- * server's drain times out. Done on Node's response rather than as a router
- * middleware: any middleware takes every request off the router's one-frame
- * fast path. It holds at most `maxConnections` at once (MAX_CONNECTIONS):
- * Node closes any connection over that as soon as it is accepted.
+ * A Node server whose answers say `Connection: close` once shutdown has begun,
+ * and which offers each request to its fast routes (FastRoutes.ts) before the
+ * Effect router's listener sees it.
+ * - Closing: a client on a keep-alive connection then reconnects (to another
+ *   replica) after its current request, instead of keeping this one busy
+ *   until the server's drain times out. Done on Node's response rather than as
+ *   a router middleware: any middleware takes every request off the router's
+ *   one-frame fast path.
+ * - Fast routes: a request one of them takes never reaches the router's
+ *   `request` listener, which is why they are dispatched here, in `emit`,
+ *   rather than by a listener of their own.
+ */
+class RoutingServer extends Server {
+  stopping = false
+  readonly fastRoutes = makeFastRouteTable()
+
+  constructor(options: ServerOptions) {
+    super(options)
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature
+  override emit(event: string | symbol, ...args: Array<any>): boolean {
+    if (event === "request") {
+      const request = args[0] as IncomingMessage
+      const response = args[1] as ServerResponse
+      if (this.stopping) response.shouldKeepAlive = false
+      if (this.fastRoutes.dispatch(request, response)) return true
+    }
+    return super.emit(event, ...args)
+  }
+}
+
+/**
+ * The server for one listener. It holds at most `maxConnections` at once
+ * (MAX_CONNECTIONS): Node closes any connection over that as soon as it is
+ * accepted.
  */
 const closingServer = (maxConnections: number) =>
   Effect.gen(function* () {
     const health = yield* Health
-    const server = createServer({
+    const server = new RoutingServer({
       keepAliveTimeout: serverTimeouts.keepAliveMs,
       headersTimeout: serverTimeouts.headersMs,
       requestTimeout: serverTimeouts.requestMs,
       connectionsCheckingInterval: serverTimeouts.checkEveryMs
     })
     server.maxConnections = maxConnections
-    let stopping = false
-    // Registered before the router's own listener, so it runs first for every request.
-    server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
-      if (stopping) response.shouldKeepAlive = false
-    })
     yield* Effect.forkScoped(
       Effect.andThen(
         Deferred.await(health.stopping),
         Effect.sync(() => {
-          stopping = true
+          server.stopping = true
         })
       )
     )
@@ -73,11 +98,18 @@ interface Listener {
   readonly maxConnections: number
 }
 
-/** One Node server on `port` (and `host`) serving `app`. Per-request logging is off (see serveHttp). */
+/**
+ * One Node server on `port` (and `host`) serving `app`. Per-request logging is off (see serveHttp).
+ * The app's layers may register fast routes (FastRoutes) unless a tracer is configured: then every
+ * request goes through the router, whose tracer opens the HTTP server span, and nothing else changes.
+ */
 const listen = <A, E, R>({ port, host, maxConnections }: Listener, app: Layer.Layer<A, E, R>) =>
   Layer.unwrap(
-    Effect.map(closingServer(maxConnections), (server) =>
-      HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
+    Effect.map(Effect.all([closingServer(maxConnections), Effect.tracer]), ([server, tracer]) =>
+      HttpRouter.serve(
+        tracer === Tracer.nativeTracer ? Layer.provide(app, Layer.succeed(FastRoutes)(server.fastRoutes)) : app,
+        { disableLogger: true, disableListenLog: true }
+      ).pipe(
         Layer.provide(
           NodeHttpServer.layer(() => server, {
             port,

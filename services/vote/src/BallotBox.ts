@@ -1,8 +1,7 @@
 import { type OptionId, UnknownOption, type VoterId } from "@voting/domain"
-import { LivePoll, requestRetry } from "@voting/platform"
+import { type ClientRequest, LivePoll, requestRetry } from "@voting/platform"
 import { type QueueUnavailable, VoteQueue } from "@voting/queue"
 import { Clock, Context, Effect, Layer, Metric } from "effect"
-import type { HttpServerRequest } from "effect/http"
 import { votesAccepted } from "./VoteMetrics.ts"
 import { type RateLimited, VoteRateLimit } from "./VoteRateLimit.ts"
 
@@ -18,7 +17,7 @@ export class BallotBox extends Context.Service<
     readonly cast: (
       voterId: VoterId,
       choice: string,
-      request: HttpServerRequest.HttpServerRequest
+      request: ClientRequest
     ) => Effect.Effect<OptionId, UnknownOption | RateLimited | QueueUnavailable>
   }
 >()("@voting/vote/BallotBox") {

@@ -1,4 +1,4 @@
-import type { HttpServerRequest } from "effect/http"
+import type { RequestHeaders } from "@voting/platform"
 
 /**
  * True when a state-changing request comes from another site. Browsers say so
@@ -9,11 +9,11 @@ import type { HttpServerRequest } from "effect/http"
  * neither header (curl, a load generator) is no browser acting for someone
  * else, so it passes.
  */
-export const isCrossSite = (request: HttpServerRequest.HttpServerRequest): boolean => {
-  const site = request.headers["sec-fetch-site"]
+export const isCrossSite = (headers: RequestHeaders): boolean => {
+  const site = headers["sec-fetch-site"]
   if (site !== undefined) return site !== "same-origin" && site !== "none"
-  const origin = request.headers.origin
+  const origin = headers.origin
   if (origin === undefined) return false
   if (!URL.canParse(origin)) return true
-  return new URL(origin).host !== request.headers.host
+  return new URL(origin).host !== headers.host
 }

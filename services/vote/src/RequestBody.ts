@@ -7,8 +7,53 @@ import { BodyTooLarge, UnreadableBody, UnsupportedMediaType } from "./Rejections
 /** The contract's limit for a vote request body. */
 export const maxBodyBytes = 16 * 1024
 
-const mediaType = (request: HttpServerRequest.HttpServerRequest) =>
-  (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
+/** The media type of a Content-Type header, without parameters, in lower case. */
+export const mediaTypeOf = (contentType: string | undefined) =>
+  (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
+
+/**
+ * Reads Node's request stream to its end, up to the limit, and calls `done`
+ * once with the body as text or why it could not be read. Returns what stops
+ * reading early (the caller went away). A chunked body is cut off at the limit.
+ */
+export const readNodeBody = (
+  source: IncomingMessage,
+  done: (body: string | BodyTooLarge | UnreadableBody) => void
+): (() => void) => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  const stop = () => {
+    source.off("data", onData)
+    source.off("end", onEnd)
+    source.off("error", onUnreadable)
+    source.off("close", onUnreadable)
+  }
+  function onData(chunk: Buffer) {
+    size += chunk.length
+    if (size > maxBodyBytes) {
+      stop()
+      source.pause()
+      done(new BodyTooLarge())
+    } else {
+      chunks.push(chunk)
+    }
+  }
+  function onEnd() {
+    stop()
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+    done(body.toString("utf8"))
+  }
+  // An error, or a close before the end: the client went away or sent a broken body.
+  function onUnreadable() {
+    stop()
+    done(new UnreadableBody())
+  }
+  source.on("data", onData)
+  source.on("end", onEnd)
+  source.on("error", onUnreadable)
+  source.on("close", onUnreadable)
+  return stop
+}
 
 /**
  * Reads a body of the expected media type, up to the limit. A declared length
@@ -23,42 +68,15 @@ export const readBody = (
   request: HttpServerRequest.HttpServerRequest,
   expected: string
 ): Effect.Effect<string, UnsupportedMediaType | BodyTooLarge | UnreadableBody> => {
-  if (mediaType(request) !== expected) return Effect.fail(new UnsupportedMediaType({ expected }))
+  if (mediaTypeOf(request.headers["content-type"]) !== expected) {
+    return Effect.fail(new UnsupportedMediaType({ expected }))
+  }
   if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return Effect.fail(new BodyTooLarge())
   const source = NodeHttpServerRequest.toIncomingMessage(request) as IncomingMessage
   return Effect.callback<string, BodyTooLarge | UnreadableBody>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const stop = () => {
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", onUnreadable)
-      source.off("close", onUnreadable)
-    }
-    function onData(chunk: Buffer) {
-      size += chunk.length
-      if (size > maxBodyBytes) {
-        stop()
-        source.pause()
-        resume(Effect.fail(new BodyTooLarge()))
-      } else {
-        chunks.push(chunk)
-      }
-    }
-    function onEnd() {
-      stop()
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
-      resume(Effect.succeed(body.toString("utf8")))
-    }
-    // An error, or a close before the end: the client went away or sent a broken body.
-    function onUnreadable() {
-      stop()
-      resume(Effect.fail(new UnreadableBody()))
-    }
-    source.on("data", onData)
-    source.on("end", onEnd)
-    source.on("error", onUnreadable)
-    source.on("close", onUnreadable)
+    const stop = readNodeBody(source, (body) =>
+      resume(typeof body === "string" ? Effect.succeed(body) : Effect.fail(body))
+    )
     // The server holds back "100 Continue" until the body is wanted: it is wanted now.
     if (/100-continue/i.test(source.headers.expect ?? "")) {
       const response = NodeHttpServerRequest.toServerResponse(request)

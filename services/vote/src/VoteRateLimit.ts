@@ -1,6 +1,11 @@
-import { requestClientKey, TrustedProxies, trustedProxiesConfig, voteRateLimitConfig } from "@voting/platform"
+import {
+  type ClientRequest,
+  requestClientKey,
+  TrustedProxies,
+  trustedProxiesConfig,
+  voteRateLimitConfig
+} from "@voting/platform"
 import { Context, Effect, Layer, Schema } from "effect"
-import type { HttpServerRequest } from "effect/http"
 
 /** A vote refused because its client has used up its votes for now. */
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
@@ -100,7 +105,7 @@ export class VoteRateLimit extends Context.Service<
      * Takes one vote from the request's client at `now` (ms, the Clock's: the
      * instant the vote is accepted at): undefined when it may vote now, else why not.
      */
-    readonly take: (request: HttpServerRequest.HttpServerRequest, now: number) => RateLimited | undefined
+    readonly take: (request: ClientRequest, now: number) => RateLimited | undefined
   }
 >()("@voting/vote/VoteRateLimit") {
   /** A limit of `perMinute` (0: none), the client found by `trusted`. */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { VoterId, voterIdBytes } from "@voting/domain"
+import type { RequestHeaders } from "@voting/platform"
 import { Duration, Option, Schema } from "effect"
-import type { HttpServerRequest } from "effect/http"
 import type { Cookie } from "effect/http/Cookies"
 
 /**
@@ -23,6 +23,17 @@ export const cookieMaxAgeSeconds = 400 * 24 * 60 * 60
 
 const decodeVoterId = Schema.decodeUnknownOption(VoterId)
 
+/**
+ * What the voter cookie rules read of a request: its headers, its parsed
+ * cookies and its target. An Effect server request is one; the fast vote
+ * route (FastVoteApi.ts) makes one from Node's request.
+ */
+export interface VoterRequest {
+  readonly headers: RequestHeaders
+  readonly cookies: { readonly [name: string]: string | undefined }
+  readonly url: string
+}
+
 /** A voter the request's cookies name, and whether the answer must set the cookie again. */
 export interface KnownVoter {
   readonly voterId: VoterId
@@ -38,7 +49,7 @@ export interface KnownVoter {
  * The voter's id from `__Host-voter_id`, else from `voter_id`; undefined when
  * neither holds a valid one (missing or malformed).
  */
-export const knownVoter = (request: HttpServerRequest.HttpServerRequest): KnownVoter | undefined => {
+export const knownVoter = (request: VoterRequest): KnownVoter | undefined => {
   const cookies = request.cookies
   const secure = cookies[secureVoterCookieName]
   if (secure !== undefined) {
@@ -68,7 +79,7 @@ export const newVoterId = (): VoterId => {
 }
 
 /** True when the voter reached us over HTTPS, directly or through a proxy that terminated TLS. */
-export const isHttps = (request: HttpServerRequest.HttpServerRequest): boolean => {
+export const isHttps = (request: VoterRequest): boolean => {
   const forwarded = request.headers["x-forwarded-proto"]
   if (forwarded !== undefined) return forwarded.split(",")[0]?.trim().toLowerCase() === "https"
   return request.url.startsWith("https:")
@@ -94,11 +105,7 @@ type SetCookie = readonly [name: string, value: string, options: Cookie["options
  * is one: under `__Host-voter_id` over HTTPS (retiring a `voter_id` the
  * request still carried), under `voter_id` over plain HTTP.
  */
-export const voterCookies = (
-  request: HttpServerRequest.HttpServerRequest,
-  voterId: VoterId,
-  choice?: string
-): Array<SetCookie> => {
+export const voterCookies = (request: VoterRequest, voterId: VoterId, choice?: string): Array<SetCookie> => {
   if (!isHttps(request)) {
     return choice === undefined
       ? [[voterCookieName, voterId, voterCookie]]

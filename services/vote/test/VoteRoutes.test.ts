@@ -1,9 +1,10 @@
 import { createServer } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { assert, describe, it } from "@effect/vitest"
-import { LivePoll, RedisConnection } from "@voting/platform"
+import { ConfigSources, FastRoutes, Health, LivePoll, RedisConnection, serveHttp } from "@voting/platform"
 import { VoteQueue } from "@voting/queue"
 import { pollOf } from "@voting/test-support/Polls"
+import { freePort } from "@voting/test-support/Processes"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { BallotBox } from "../src/BallotBox.ts"
@@ -13,33 +14,54 @@ import { VoteRoutes } from "../src/VoteRoutes.ts"
 const poll = pollOf("Cats vs <b>Dogs</b>", "a=Cats,b=Dogs & <i>co</i>")
 
 /**
- * The vote routes over a given queue, served by Node on a free port as the
- * service serves them (the body is read from Node's request stream), with a
- * fetch-style handler that sends requests to it: the whole HTTP pipeline.
+ * How the routes are served: by Effect's router alone, or as the service
+ * serves them (`serveHttp`), where the JSON API's common votes take the fast
+ * route (FastVoteApi.ts) and everything else still reaches the router.
  */
-const handlerWith = (queue: Layer.Layer<VoteQueue, unknown>) =>
+type Via = "router" | "service"
+const vias: ReadonlyArray<Via> = ["router", "service"]
+
+/**
+ * The vote routes over a given queue, served by Node on a free port (the body
+ * is read from Node's request stream), with a fetch-style handler that sends
+ * requests to it: the whole HTTP pipeline.
+ */
+const handlerWith = (queue: Layer.Layer<VoteQueue, unknown>, via: Via = "router") =>
   Effect.gen(function* () {
     const queueContext = yield* Layer.build(queue)
-    const app = HttpRouter.serve(VoteRoutes, { disableLogger: true, disableListenLog: true }).pipe(
-      Layer.provide(BallotBox.layer),
-      Layer.provide(VoteRateLimit.layerOff),
-      Layer.provide(Layer.succeedContext(queueContext)),
-      Layer.provide(LivePoll.layerStatic(poll)),
-      Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0 }))
-    )
-    const server = Context.get(yield* Layer.build(app), HttpServer.HttpServer)
-    if (server.address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
-    const origin = `http://127.0.0.1:${server.address.port}`
-    const handler = (request: Request) => {
-      const url = new URL(request.url)
-      return fetch(new Request(`${origin}${url.pathname}${url.search}`, request), { redirect: "manual" })
+    const provided = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
+      layer.pipe(
+        Layer.provide(BallotBox.layer),
+        Layer.provide(VoteRateLimit.layerOff),
+        Layer.provide(Layer.succeedContext(queueContext)),
+        Layer.provide(LivePoll.layerStatic(poll))
+      )
+    let origin: string
+    if (via === "router") {
+      const app = provided(HttpRouter.serve(VoteRoutes, { disableLogger: true, disableListenLog: true })).pipe(
+        Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: 0 }))
+      )
+      const server = Context.get(yield* Layer.build(app), HttpServer.HttpServer)
+      if (server.address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
+      origin = `http://127.0.0.1:${server.address.port}`
+    } else {
+      const port = yield* Effect.promise(freePort)
+      yield* Layer.build(
+        provided(serveHttp("vote", VoteRoutes, { port, maxConnections: 100 })).pipe(
+          Layer.provide(Health.layer),
+          Layer.provide(ConfigSources.layer)
+        )
+      )
+      origin = `http://127.0.0.1:${port}`
     }
+    // The body goes as given, so a string body has a Content-Length, as a browser's vote has.
+    const handler = (path: string, init: RequestInit) => fetch(`${origin}${path}`, { ...init, redirect: "manual" })
     return { handler, queue: queueContext }
   })
 
-const call = (handler: (request: Request) => Promise<Response>, path: string, init: RequestInit = {}) =>
+const call = (handler: (path: string, init: RequestInit) => Promise<Response>, path: string, init: RequestInit = {}) =>
   Effect.promise(async () => {
-    const response = await handler(new Request(`http://vote.test${path}`, init))
+    const response = await handler(path, init)
     return { response, body: await response.text() }
   })
 
@@ -125,13 +147,80 @@ describe("vote routes", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("answers the JSON API with 202 and the voter's id", () =>
+  it.live.each(vias)("answers the JSON API with 202 and the voter's id (%s)", (via) =>
     Effect.gen(function* () {
-      const { handler } = yield* handlerWith(VoteQueue.layerMemory)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory, via)
       const { response, body } = yield* call(handler, "/api/vote", json('{"vote":"a"}'))
       assert.strictEqual(response.status, 202)
       const answer = JSON.parse(body)
       assert.deepStrictEqual(answer, { voterId: cookieValue(response, "voter_id"), vote: "a" })
+      assert.deepStrictEqual(
+        (yield* queued(queue)).map((entry) => [entry.fields.voter, entry.fields.option]),
+        [[answer.voterId, "a"]]
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("answers every JSON API request alike whether the fast route or the router takes it", () =>
+    Effect.gen(function* () {
+      const service = yield* handlerWith(VoteQueue.layerMemory, "service")
+      const router = yield* handlerWith(VoteQueue.layerMemory, "router")
+      const known = "voter_id=AAAAAAAAAAAAAAAAAAAAAA"
+      const requests: ReadonlyArray<RequestInit> = [
+        json('{"vote":"a"}'),
+        json('{"vote":"b"}', { cookie: known }),
+        json('{"vote":"b"}', { cookie: `${known}; voter_choice=a`, "x-forwarded-proto": "https" }),
+        json('{"vote":"a"}', { cookie: "__Host-voter_id=BBBBBBBBBBBBBBBBBBBBBB", "x-forwarded-proto": "https" }),
+        json('{"vote":"a"}', { cookie: "voter_id=not-an-id" }),
+        json('{"vote":"a"}', { "sec-fetch-site": "same-origin" }),
+        json('{"vote":"a"}', { origin: "http://vote.test", host: "vote.test" }),
+        json('{"vote":"zebra"}'),
+        json('{"vote":"zebra"}', { cookie: known }),
+        json("{vote: a"),
+        json("[]"),
+        json(""),
+        json('{"vote":"a"}', { "content-type": "application/json; charset=utf-8" }),
+        json('{"vote":"a"}', { "sec-fetch-site": "cross-site" }),
+        json('{"vote":"a"}', { "content-type": "text/plain" }),
+        json(JSON.stringify({ vote: "a", pad: "x".repeat(20_000) }))
+      ]
+      // A new voter's id is random: compared by shape, the rest byte for byte.
+      const masked = (text: string) => text.replace(/(voter_id=|"voterId":")[A-Za-z0-9_-]{22}/g, "$1<id>")
+      const answer = (response: Response, body: string) => ({
+        status: response.status,
+        headers: [...response.headers]
+          // The connection headers are the listener's (its keep-alive timeout), not the route's.
+          .filter(([name]) => !["date", "set-cookie", "connection", "keep-alive"].includes(name))
+          .sort(([a], [b]) => a.localeCompare(b)),
+        cookies: response.headers.getSetCookie().map(masked),
+        body: masked(body)
+      })
+      for (const init of requests) {
+        const fast = yield* call(service.handler, "/api/vote", init)
+        const routed = yield* call(router.handler, "/api/vote", init)
+        assert.deepStrictEqual(
+          answer(fast.response, fast.body),
+          answer(routed.response, routed.body),
+          String(init.body)
+        )
+      }
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("registers the JSON API's fast route, and only that one", () =>
+    Effect.gen(function* () {
+      const added: Array<string> = []
+      const recording = Layer.succeed(FastRoutes)({ add: (method, path) => void added.push(`${method} ${path}`) })
+      yield* Layer.build(
+        HttpRouter.serve(Layer.provide(VoteRoutes, recording), { disableLogger: true, disableListenLog: true }).pipe(
+          Layer.provide(BallotBox.layer),
+          Layer.provide(VoteRateLimit.layerOff),
+          Layer.provide(VoteQueue.layerMemory),
+          Layer.provide(LivePoll.layerStatic(poll)),
+          Layer.provide(NodeHttpServer.layer(() => createServer(), { port: 0 }))
+        )
+      )
+      assert.deepStrictEqual(added, ["POST /api/vote"])
     }).pipe(Effect.scoped)
   )
 
@@ -181,7 +270,7 @@ describe("vote routes", () => {
     ["a huge body", json(JSON.stringify({ vote: "a", pad: "x".repeat(20_000) })), 413]
   ] as const)("refuses %s on the JSON API as problem+json", ([, init, status]) =>
     Effect.gen(function* () {
-      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory)
+      const { handler, queue } = yield* handlerWith(VoteQueue.layerMemory, "service")
       const { response, body } = yield* call(handler, "/api/vote", init)
       assert.strictEqual(response.status, status)
       assert.strictEqual(response.headers.get("content-type"), "application/problem+json")
@@ -192,9 +281,9 @@ describe("vote routes", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live(
-    "answers 503, never success, when the queue cannot be reached",
-    () =>
+  it.live.each(vias)(
+    "answers 503, never success, when the queue cannot be reached (%s)",
+    (via) =>
       Effect.gen(function* () {
         // A real Redis client pointed at a port nothing listens on: every enqueue fails.
         const unreachable = VoteQueue.layerRedis.pipe(
@@ -206,7 +295,7 @@ describe("vote routes", () => {
             })
           )
         )
-        const { handler } = yield* handlerWith(unreachable)
+        const { handler } = yield* handlerWith(unreachable, via)
         const page = yield* call(handler, "/", form({ vote: "a" }))
         assert.strictEqual(page.response.status, 503)
         assert.include(page.body, "Nothing was counted")
