@@ -52,20 +52,20 @@ const machineBusySeconds = (): number => {
   }
 }
 
-/** The median of each process's share over several runs. */
-export const medianShares = (runs: ReadonlyArray<CpuShares>): CpuShares => {
+/** The median of each process's share (or any per-process figure) over several runs. */
+export const medianShares = (runs: ReadonlyArray<CpuShares>, digits = 2): CpuShares => {
   const names = [...new Set(runs.flatMap((run) => Object.keys(run)))]
   return Object.fromEntries(
     names.map((name) => {
       const values = runs.map((run) => run[name] ?? 0).sort((a, b) => a - b)
       const middle = Math.floor(values.length / 2)
       const median = values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2
-      return [name, Math.round(median * 100) / 100]
+      return [name, Math.round(median * 10 ** digits) / 10 ** digits]
     })
   )
 }
 
-export const describeShares = (shares: CpuShares) =>
+export const describeShares = (shares: CpuShares, digits = 2) =>
   Object.entries(shares)
-    .map(([name, share]) => `${name} ${share.toFixed(2)}`)
+    .map(([name, share]) => `${name} ${share.toFixed(digits)}`)
     .join(", ")
