@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
-import { loadModel, repoRoot } from "./support/ClusterModel.ts"
+import { loadModel, observabilityArgs, repoRoot } from "./support/ClusterModel.ts"
 import { kustomize } from "./support/Kubectl.ts"
 import { schemaSource, validateAll } from "./support/SchemaValidation.ts"
 
@@ -75,6 +75,37 @@ describe("kustomizations", () => {
     }
     expect(dev).toEqual(production)
   })
+
+  it("the app with the observability flag differs from the dev app only in what the observability component adds", () => {
+    const dev = kustomize(join(manifestsDir, "dev"))
+    const withStack = kustomize(join(manifestsDir, "dev-observability"))
+    const key = (o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`
+    const added = withStack.filter((o) => !dev.some((d) => key(d) === key(o))).map(key)
+    expect(added.sort()).toEqual(["Service/result-metrics", "Service/vote-metrics", "Service/worker-metrics"])
+    const changed = withStack
+      .filter((o) => dev.some((d) => key(d) === key(o) && JSON.stringify(d) !== JSON.stringify(o)))
+      .map(key)
+    expect(changed.sort()).toEqual([
+      "ConfigMap/voting-config",
+      "Deployment/result",
+      "Deployment/vote",
+      "Deployment/worker",
+      "NetworkPolicy/result",
+      "NetworkPolicy/vote",
+      "NetworkPolicy/worker"
+    ])
+    const config = (list: typeof dev) => list.find((o) => key(o) === "ConfigMap/voting-config")?.data ?? {}
+    const extraKeys = Object.keys(config(withStack)).filter((k) => !(k in config(dev)))
+    expect(extraKeys.sort()).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"])
+    // The Deployments change only by the annotation that rolls their pods when the flag flips.
+    for (const name of ["vote", "result", "worker"]) {
+      const before = structuredClone(dev.find((o) => key(o) === `Deployment/${name}`))
+      const after = structuredClone(withStack.find((o) => key(o) === `Deployment/${name}`))
+      expect(after?.spec.template.metadata.annotations).toEqual({ "voting-app/observability": "on" })
+      delete after?.spec.template.metadata.annotations
+      expect(after).toEqual(before)
+    }
+  })
 })
 
 describe(`strict schema validation (Kubernetes ${schemaSource.kubernetes}, ${schemaSource.package} ${schemaSource.version})`, () => {
@@ -82,5 +113,11 @@ describe(`strict schema validation (Kubernetes ${schemaSource.kubernetes}, ${sch
     const model = loadModel()
     expect(model.applied.length).toBeGreaterThan(30)
     expect(await validateAll([...model.production, ...model.applied])).toEqual([])
+  })
+
+  it("every object Tilt applies with the observability stack on is valid", async () => {
+    const model = loadModel({ tiltArgs: observabilityArgs })
+    expect(model.applied.filter((o) => o.metadata.namespace === "observability").length).toBeGreaterThan(10)
+    expect(await validateAll(model.applied)).toEqual([])
   })
 })

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { dirname, join, normalize } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runAllChecks } from "./support/Checks.ts"
-import { loadModel, repoRoot } from "./support/ClusterModel.ts"
+import { loadModel, observabilityArgs, repoRoot } from "./support/ClusterModel.ts"
 import { allowedFlows, expectedFlows } from "./support/CrossChecks.ts"
 import { isTestFile, repoFiles, under, workspaces } from "./support/ImageContext.ts"
 
@@ -13,8 +13,21 @@ describe("the repository's cluster configuration", () => {
     expect(await runAllChecks(loadModel())).toEqual([])
   })
 
+  it("passes every rule and cross-check with the observability stack on (tilt up -- --observability)", async () => {
+    const model = loadModel({ tiltArgs: observabilityArgs })
+    expect(model.observability).toBe(true)
+    expect(await runAllChecks(model)).toEqual([])
+  })
+
   it("allows exactly the flows the architecture needs", () => {
-    expect(allowedFlows(loadModel().applied)).toEqual(expectedFlows)
+    expect(allowedFlows(loadModel().applied)).toEqual(expectedFlows({ observability: false }))
+  })
+
+  it("with the observability stack, allows exactly those flows plus spans to Jaeger, scrapes and Grafana's queries", () => {
+    const flows = allowedFlows(loadModel({ tiltArgs: observabilityArgs }).applied)
+    expect(flows).toEqual(expectedFlows({ observability: true }))
+    expect(flows).toContain("vote -> observability/jaeger:4318")
+    expect(flows).toContain("observability/prometheus -> worker:9082")
   })
 
   it("the Tiltfile declares one dev-target build per service, in dependency order", () => {

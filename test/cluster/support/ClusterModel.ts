@@ -17,6 +17,10 @@ export interface ClusterModel {
   readonly applied: Array<K8sObject>
   readonly tilt: TiltDeclarations
   readonly tiltfile: string
+  /** What followed `--` on Tilt's command line for this model (`--observability`, or nothing). */
+  readonly tiltArgs: Array<string>
+  /** Whether the Tiltfile ran with the observability stack switched on. */
+  readonly observability: boolean
   readonly dockerfile: string
   readonly ctlptl: Array<unknown>
 }
@@ -24,23 +28,32 @@ export interface ClusterModel {
 let production: Array<K8sObject> | undefined
 const loaded = new Map<string, ClusterModel>()
 
-/** The model, loaded once per Tiltfile text; each call gets its own copy to change. */
-export const loadModel = (options: { readonly tiltfileText?: string } = {}): ClusterModel => {
+/** Tilt's args for the dev loop with the observability stack: `tilt up -- --observability`. */
+export const observabilityArgs: ReadonlyArray<string> = ["--observability"]
+
+/** The model, loaded once per Tiltfile text and args; each call gets its own copy to change. */
+export const loadModel = (
+  options: { readonly tiltfileText?: string; readonly tiltArgs?: ReadonlyArray<string> } = {}
+): ClusterModel => {
   const tiltfile = options.tiltfileText ?? readFileSync(join(repoRoot, "Tiltfile"), "utf8")
-  if (!loaded.has(tiltfile)) loaded.set(tiltfile, readModel(tiltfile))
-  return structuredClone(loaded.get(tiltfile) as ClusterModel)
+  const args = [...(options.tiltArgs ?? [])]
+  const key = `${JSON.stringify(args)}\n${tiltfile}`
+  if (!loaded.has(key)) loaded.set(key, readModel(tiltfile, args))
+  return structuredClone(loaded.get(key) as ClusterModel)
 }
 
-const readModel = (tiltfile: string): ClusterModel => {
+const readModel = (tiltfile: string, tiltArgs: Array<string>): ClusterModel => {
   const root = repoRoot
   production ??= kustomize(join(root, "manifests"))
-  const tilt = withTiltfile(tiltfile, (path) => runTiltfile(path, root))
+  const tilt = withTiltfile(tiltfile, (path) => runTiltfile(path, root, "up", tiltArgs))
   return {
     root,
     production: structuredClone(production),
     applied: tilt.error ? [] : objectsApplied(tilt, root),
     tilt,
     tiltfile,
+    tiltArgs,
+    observability: tilt.config?.parsed?.observability === true,
     dockerfile: readFileSync(join(root, "Dockerfile"), "utf8"),
     ctlptl: parseAllDocuments(readFileSync(join(root, "ctlptl.yaml"), "utf8")).map((d) => d.toJS())
   }

@@ -17,6 +17,7 @@ import {
   matchesLabels,
   podTemplateOf
 } from "./Objects.ts"
+import { observabilityChecks } from "./ObservabilityChecks.ts"
 import {
   appNamespace,
   builtImages,
@@ -26,6 +27,7 @@ import {
   managementPortOf,
   resolvePort
 } from "./PolicyRules.ts"
+import { ownNamespaces } from "./RuleKit.ts"
 
 type Check = (model: ClusterModel) => Array<Issue>
 
@@ -40,8 +42,11 @@ const podsSelectedBy = (
     (w) => podTemplateOf(w) && ns(w) === namespace && matchesLabels(selector, podTemplateOf(w)?.metadata?.labels)
   )
 
-/** The flows the architecture needs, as "from -> to:port"; "*" is every app pod. */
-export const expectedFlows = [
+/**
+ * The flows the architecture needs, as "from -> to:port". Pods in `voting` are
+ * named bare, pods elsewhere `namespace/name`; "*" is every pod of a namespace.
+ */
+export const appFlows = [
   "traefik/traefik -> vote:8080",
   "traefik/traefik -> result:8081",
   "vote -> redis:6379",
@@ -51,10 +56,38 @@ export const expectedFlows = [
   "* -> kube-system/kube-dns:53"
 ].sort()
 
-/** The flows the NetworkPolicies allow: a flow needs the sender's egress and the receiver's ingress. */
+/**
+ * What `tilt up -- --observability` adds: the services send spans to Jaeger and
+ * nothing else new; Prometheus scrapes their management ports and nothing else;
+ * Grafana queries Prometheus. The UIs are reached through port forwards, no flow.
+ */
+export const observabilityFlows = [
+  "vote -> observability/jaeger:4318",
+  "result -> observability/jaeger:4318",
+  "worker -> observability/jaeger:4318",
+  "observability/prometheus -> vote:9080",
+  "observability/prometheus -> result:9081",
+  "observability/prometheus -> worker:9082",
+  "observability/grafana -> observability/prometheus:9090",
+  "observability/* -> kube-system/kube-dns:53"
+].sort()
+
+export const expectedFlows = (model: Pick<ClusterModel, "observability">): Array<string> =>
+  [...appFlows, ...(model.observability ? observabilityFlows : [])].sort()
+
+const ownNamespaceSet = new Set<string>(ownNamespaces)
+const podName = (namespace: string, name: string) => (namespace === appNamespace ? name : `${namespace}/${name}`)
+
+/**
+ * The flows the NetworkPolicies allow. Between two namespaces these manifests
+ * own, a flow needs the sender's egress and the receiver's ingress; a peer
+ * elsewhere (Traefik, DNS) is judged by our side alone.
+ */
 export const allowedFlows = (objects: ReadonlyArray<K8sObject>): Array<string> => {
-  const policies = objects.filter((o) => o.kind === "NetworkPolicy" && ns(o) === appNamespace)
-  const apps = objects.filter((o) => podTemplateOf(o) && ns(o) === appNamespace).map((w) => w.metadata.name)
+  const policies = objects.filter((o) => o.kind === "NetworkPolicy" && ownNamespaceSet.has(ns(o) ?? ""))
+  const apps = new Map<string, Array<string>>()
+  for (const w of objects.filter((o) => podTemplateOf(o) && ownNamespaceSet.has(ns(o) ?? "")))
+    apps.set(ns(w) as string, [...(apps.get(ns(w) as string) ?? []), w.metadata.name])
   const selects = (p: K8sObject, app: string) => {
     const sel = p.spec?.podSelector?.matchLabels ?? {}
     return Object.keys(sel).length === 0 || sel["app.kubernetes.io/name"] === app
@@ -63,37 +96,49 @@ export const allowedFlows = (objects: ReadonlyArray<K8sObject>): Array<string> =
     namespaceSelector?: { matchLabels?: Record<string, string> }
     podSelector?: { matchLabels?: Record<string, string> }
   }
-  const peerName = (peer: Peer): string => {
-    const peerNs = peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"]
+  /** A peer's namespace (the policy's own when it names none; "*" for a selector on other labels) and pod name. */
+  const peerOf = (peer: Peer, policyNs: string): { namespace: string; name: string } => {
     const labels = peer.podSelector?.matchLabels ?? {}
     const name = labels["app.kubernetes.io/name"] ?? labels["k8s-app"] ?? "*"
-    return peerNs ? `${peerNs}/${name}` : name
+    if (!peer.namespaceSelector) return { namespace: policyNs, name }
+    return { namespace: peer.namespaceSelector.matchLabels?.["kubernetes.io/metadata.name"] ?? "*", name }
   }
   const ports = (rule: { ports?: Array<{ port: number | string }> }) => (rule.ports ?? []).map((p) => String(p.port))
-  const egress = new Set<string>()
-  const ingress = new Set<string>()
+  const egress = new Map<string, boolean>()
+  const ingress = new Map<string, boolean>()
   for (const p of policies) {
-    for (const app of apps.filter((a) => selects(p, a))) {
+    const namespace = ns(p) as string
+    for (const app of (apps.get(namespace) ?? []).filter((a) => selects(p, a))) {
       for (const rule of p.spec?.egress ?? [])
-        for (const peer of rule.to ?? [])
-          for (const port of ports(rule)) egress.add(`${app} -> ${peerName(peer)}:${port}`)
+        for (const peer of rule.to ?? []) {
+          const to = peerOf(peer, namespace)
+          for (const port of ports(rule))
+            egress.set(
+              `${podName(namespace, app)} -> ${podName(to.namespace, to.name)}:${port}`,
+              ownNamespaceSet.has(to.namespace)
+            )
+        }
       for (const rule of p.spec?.ingress ?? [])
-        for (const peer of rule.from ?? [])
-          for (const port of ports(rule)) ingress.add(`${peerName(peer)} -> ${app}:${port}`)
+        for (const peer of rule.from ?? []) {
+          const from = peerOf(peer, namespace)
+          for (const port of ports(rule))
+            ingress.set(
+              `${podName(from.namespace, from.name)} -> ${podName(namespace, app)}:${port}`,
+              ownNamespaceSet.has(from.namespace)
+            )
+        }
     }
   }
   const flows = new Set<string>()
-  // Inside the namespace both ends must agree; a peer outside it is judged by our side alone.
-  for (const e of egress) {
-    const [, to] = e.split(" -> ") as [string, string]
-    if (to.includes("/") || ingress.has(e)) flows.add(e)
-  }
-  for (const i of ingress) if (i.split(" -> ")[0]?.includes("/")) flows.add(i)
-  // Every app pod with the same DNS egress collapses to "*".
-  const dns = [...flows].filter((f) => f.endsWith("kube-system/kube-dns:53"))
-  if (dns.length > 0 && apps.every((a) => dns.includes(`${a} -> kube-system/kube-dns:53`))) {
-    for (const f of dns) flows.delete(f)
-    flows.add("* -> kube-system/kube-dns:53")
+  for (const [flow, toOwn] of egress) if (!toOwn || ingress.has(flow)) flows.add(flow)
+  for (const [flow, fromOwn] of ingress) if (!fromOwn) flows.add(flow)
+  // Every pod of a namespace with the same DNS egress collapses to "*".
+  for (const [namespace, names] of apps) {
+    const dns = names.map((a) => `${podName(namespace, a)} -> kube-system/kube-dns:53`)
+    if (dns.every((f) => flows.has(f))) {
+      for (const f of dns) flows.delete(f)
+      flows.add(`${podName(namespace, "*")} -> kube-system/kube-dns:53`)
+    }
   }
   return [...flows].sort()
 }
@@ -382,8 +427,9 @@ export const crossChecks: Record<string, Check> = {
 
   "xref/network-flows": (model) => {
     const allowed = allowedFlows(model.applied)
-    const missing = expectedFlows.filter((f) => !allowed.includes(f))
-    const extra = allowed.filter((f) => !expectedFlows.includes(f))
+    const expected = expectedFlows(model)
+    const missing = expected.filter((f) => !allowed.includes(f))
+    const extra = allowed.filter((f) => !expected.includes(f))
     return [
       ...missing.map((f) =>
         issue("xref/network-flows", `NetworkPolicies/${appNamespace}`, `needed flow not allowed: ${f}`)
@@ -399,6 +445,7 @@ export const crossChecks: Record<string, Check> = {
   }
 }
 
-export const runCrossChecks = (model: ClusterModel): Array<Issue> => Object.values(crossChecks).flatMap((c) => c(model))
+export const runCrossChecks = (model: ClusterModel): Array<Issue> =>
+  [...Object.values(crossChecks), ...Object.values(observabilityChecks)].flatMap((c) => c(model))
 
 export type { Container }

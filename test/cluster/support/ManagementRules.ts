@@ -7,12 +7,36 @@ import {
   ingressBackends,
   managementPortName,
   managementPortOf,
+  observabilityNamespace,
   ourImage,
   perContainer,
   type RuleFamily,
   reachesManagement,
   resolvePort
 } from "./RuleKit.ts"
+
+/**
+ * The metrics scraper: Prometheus in the observability namespace, named by both
+ * selectors (a namespace selector alone would admit every pod there).
+ */
+export const scraper = { namespace: observabilityNamespace, name: "prometheus" } as const
+
+const isScraper = (peer: unknown): boolean => {
+  const p = peer as {
+    namespaceSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown }
+    podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown }
+    ipBlock?: unknown
+  }
+  const same = (labels: Record<string, string> | undefined, key: string, value: string) =>
+    labels !== undefined && Object.keys(labels).length === 1 && labels[key] === value
+  return (
+    p.ipBlock === undefined &&
+    p.namespaceSelector?.matchExpressions === undefined &&
+    p.podSelector?.matchExpressions === undefined &&
+    same(p.namespaceSelector?.matchLabels, "kubernetes.io/metadata.name", scraper.namespace) &&
+    same(p.podSelector?.matchLabels, "app.kubernetes.io/name", scraper.name)
+  )
+}
 
 export const managementRules: RuleFamily = {
   /** Health and metrics move to MANAGEMENT_PORT, so the port the Ingress routes to never serves them. */
@@ -84,8 +108,8 @@ export const managementRules: RuleFamily = {
     ),
 
   /**
-   * The kubelet's probes need no rule; nothing else may reach a management port.
-   * When a metrics scraper is deployed, its peer (and only its) is allowed here.
+   * The kubelet's probes need no rule; nothing else may reach a management port
+   * but the metrics scraper, by a rule of its own that names it alone.
    */
   "network-policy/management-closed": (model) =>
     dedupe(
@@ -101,6 +125,16 @@ export const managementRules: RuleFamily = {
             ).filter((c) => managementPortOf(c) !== undefined)
             return (policy.spec?.ingress ?? []).flatMap(
               (rule: { from?: Array<unknown>; ports?: Array<{ port?: number | string }> }) => {
+                // The scraper's own rule: Prometheus alone, on management ports alone.
+                const scraperOnly =
+                  (rule.from ?? []).length > 0 &&
+                  (rule.from ?? []).every(isScraper) &&
+                  (rule.ports ?? []).length > 0 &&
+                  (rule.ports ?? []).every(
+                    (p) =>
+                      p.port !== undefined && containers.some((c) => resolvePort(c, p.port) === managementPortOf(c))
+                  )
+                if (scraperOnly) return []
                 const opened = containers.filter(
                   (c) =>
                     (rule.ports ?? []).length === 0 ||

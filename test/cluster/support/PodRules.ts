@@ -5,39 +5,44 @@ import {
   appNamespace,
   imageRepo,
   inApp,
+  inObservability,
+  inOwn,
   liveUpdated,
   ourImage,
+  ownNamespaces,
   perContainer,
   perPod,
   type RuleFamily
 } from "./RuleKit.ts"
 
 export const podRules: RuleFamily = {
-  "namespace/restricted": (model) => {
-    const ns = find(model.applied, "Namespace", appNamespace)
-    const labels = ns?.metadata.labels ?? {}
-    return labels["pod-security.kubernetes.io/enforce"] === "restricted"
-      ? []
-      : [
-          {
-            rule: "namespace/restricted",
-            object: `Namespace/${appNamespace}`,
-            message: "must be labelled pod-security.kubernetes.io/enforce=restricted"
-          }
-        ]
-  },
+  /** The app's namespace, and the observability stack's whenever it is applied (its pods too). */
+  "namespace/restricted": (model) =>
+    ownNamespaces
+      .filter((name) => name === appNamespace || model.applied.some((o) => o.metadata?.namespace === name))
+      .flatMap((name) => {
+        const labels = find(model.applied, "Namespace", name)?.metadata.labels ?? {}
+        return labels["pod-security.kubernetes.io/enforce"] === "restricted"
+          ? []
+          : [
+              {
+                rule: "namespace/restricted",
+                object: `Namespace/${name}`,
+                message: "must be labelled pod-security.kubernetes.io/enforce=restricted"
+              }
+            ]
+      }),
 
   "labels/recommended": (model) =>
     model.applied
-      .filter((o) => inApp(o) || o.kind === "Namespace")
+      .filter((o) => inOwn(o) || o.kind === "Namespace")
       .flatMap((o) => {
         const labels = o.metadata?.labels ?? {}
         const podLabels = podTemplateOf(o)?.metadata?.labels ?? {}
+        const partOf = inApp(o) ? "voting-app" : inObservability(o) ? "voting-observability" : undefined
         const missing = [
           labels["app.kubernetes.io/name"] ? undefined : "app.kubernetes.io/name",
-          inApp(o) && labels["app.kubernetes.io/part-of"] !== "voting-app"
-            ? "app.kubernetes.io/part-of=voting-app"
-            : undefined,
+          partOf && labels["app.kubernetes.io/part-of"] !== partOf ? `app.kubernetes.io/part-of=${partOf}` : undefined,
           podTemplateOf(o) && !podLabels["app.kubernetes.io/name"] ? "pod template app.kubernetes.io/name" : undefined
         ].filter((m) => m !== undefined)
         return missing.length === 0
@@ -58,9 +63,14 @@ export const podRules: RuleFamily = {
   ),
 
   "pod/no-token-automount": perPod("pod/no-token-automount", (spec, workload, model) => {
-    if (!inApp(workload)) return undefined
+    if (!inOwn(workload)) return undefined
     if (spec.automountServiceAccountToken !== false) return "automountServiceAccountToken must be false on the pod"
-    const account = find(model.applied, "ServiceAccount", spec.serviceAccountName ?? "default", appNamespace)
+    const account = find(
+      model.applied,
+      "ServiceAccount",
+      spec.serviceAccountName ?? "default",
+      workload.metadata.namespace
+    )
     if (account && account.automountServiceAccountToken !== false)
       return `ServiceAccount ${account.metadata.name} must set automountServiceAccountToken: false`
     return undefined
@@ -69,19 +79,20 @@ export const podRules: RuleFamily = {
   "pod/own-service-account": (model) => {
     const users = new Map<string, Array<string>>()
     const issues: Array<Issue> = []
-    for (const w of model.applied.filter((o) => podTemplateOf(o) && inApp(o))) {
+    for (const w of model.applied.filter((o) => podTemplateOf(o) && inOwn(o))) {
       const name = podTemplateOf(w)?.spec.serviceAccountName
       if (!name || name === "default") {
         issues.push({ rule: "pod/own-service-account", object: idOf(w), message: "needs its own serviceAccountName" })
         continue
       }
-      users.set(name, [...(users.get(name) ?? []), idOf(w)])
+      const key = `${w.metadata.namespace}/${name}`
+      users.set(key, [...(users.get(key) ?? []), idOf(w)])
     }
-    for (const [name, ws] of users) {
+    for (const [key, ws] of users) {
       if (ws.length > 1)
         issues.push({
           rule: "pod/own-service-account",
-          object: `ServiceAccount/${appNamespace}/${name}`,
+          object: `ServiceAccount/${key}`,
           message: `shared by ${ws.join(", ")}`
         })
     }

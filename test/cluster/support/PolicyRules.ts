@@ -25,6 +25,7 @@ export {
   imageRepo,
   managementPortName,
   managementPortOf,
+  observabilityNamespace,
   resolvePort,
   serviceDrainSeconds
 } from "./RuleKit.ts"

@@ -20,8 +20,15 @@ export const controllerNamespace = "traefik"
 export const serviceDrainSeconds = 10
 export const shutdownMarginSeconds = 5
 
+/** The dev loop's observability stack (`tilt up -- --observability`): Jaeger, Prometheus, Grafana. */
+export const observabilityNamespace = "observability"
+/** Namespaces whose every pod and NetworkPolicy these manifests own (Traefik's namespace has no policies). */
+export const ownNamespaces = [appNamespace, observabilityNamespace] as const
+
 export const inApp = (o: K8sObject) => o.metadata?.namespace === appNamespace
-export const inScope = (o: K8sObject) => inApp(o) || o.metadata?.namespace === controllerNamespace
+export const inObservability = (o: K8sObject) => o.metadata?.namespace === observabilityNamespace
+export const inOwn = (o: K8sObject) => inApp(o) || inObservability(o)
+export const inScope = (o: K8sObject) => inOwn(o) || o.metadata?.namespace === controllerNamespace
 export const podWorkloads = (objects: ReadonlyArray<K8sObject>) => objects.filter((o) => podTemplateOf(o) && inScope(o))
 
 /** Images the Tiltfile builds: their tags are Tilt's to set. */

@@ -8,6 +8,7 @@ import { withTiltfile } from "./ClusterModel.ts"
 import { stagesOf } from "./DockerfileChecks.ts"
 import { imageScripts, inContext, isTestFile, npmManifests, repoFiles, runtimeDirs, under } from "./ImageContext.ts"
 import { type Issue, isWorkload } from "./Objects.ts"
+import { observabilityNamespace } from "./RuleKit.ts"
 
 type Check = (model: ClusterModel) => Array<Issue>
 const issue = (rule: string, object: string, message: string): Issue => ({ rule, object, message })
@@ -133,6 +134,69 @@ export const tiltfileChecks: Record<string, Check> = {
         ? []
         : [issue("tilt/links", `k8s_resource ${workload}`, `needs a label and a link to ${url}`)]
     }),
+
+  /**
+   * `tilt up -- --observability` switches the stack on, and nothing of it runs
+   * without the flag: no object in its namespace, no span export, no resource.
+   * With it, each UI is a resource with a label, a port forward and a *.localhost link.
+   */
+  "tilt/observability": (model) => {
+    const problems: Array<Issue> = []
+    const flag = model.tilt.config.settings.observability
+    if (flag?.type !== "bool" || flag.args)
+      problems.push(issue("tilt/observability", "Tiltfile", 'config.define_bool("observability") must define the flag'))
+    if (model.tilt.config.parsed === null)
+      problems.push(issue("tilt/observability", "Tiltfile", "config.parse() must be called to read the flag"))
+    const config = model.applied.find((o) => o.kind === "ConfigMap" && o.metadata.name === "voting-config")?.data ?? {}
+    const exports = "OTEL_EXPORTER_OTLP_ENDPOINT" in config
+    const stack = model.applied.filter((o) => o.metadata?.namespace === observabilityNamespace)
+    const uis = [
+      ["jaeger", 16686, "http://jaeger.localhost:16686"],
+      ["prometheus", 9090, "http://prometheus.localhost:19090"],
+      ["grafana", 3000, "http://grafana.localhost:13000"]
+    ] as const
+    if (!model.observability) {
+      if (stack.length > 0)
+        problems.push(
+          issue(
+            "tilt/observability",
+            "Tiltfile",
+            `without the flag it applies ${stack.length} objects in ${observabilityNamespace}`
+          )
+        )
+      if (exports)
+        problems.push(
+          issue("tilt/observability", "ConfigMap/voting-config", "without the flag the services still export spans")
+        )
+      for (const [name] of uis)
+        if (model.tilt.k8s_resources.some((r) => r.workload === name))
+          problems.push(issue("tilt/observability", `k8s_resource ${name}`, "declared without the flag"))
+      return problems
+    }
+    if (!exports)
+      problems.push(
+        issue(
+          "tilt/observability",
+          "ConfigMap/voting-config",
+          "with the flag the services must get OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+      )
+    for (const [name, port, url] of uis) {
+      const r = model.tilt.k8s_resources.find((k) => k.workload === name)
+      if (!r) {
+        problems.push(issue("tilt/observability", `k8s_resource ${name}`, "missing with the flag on"))
+        continue
+      }
+      if (!r.links.some((l) => l.url.startsWith(url)))
+        problems.push(issue("tilt/observability", `k8s_resource ${name}`, `needs a link to ${url}`))
+      if (!r.port_forwards.some((p) => p.endsWith(`:${port}`) && url.includes(`:${p.split(":")[0]}`)))
+        problems.push(
+          issue("tilt/observability", `k8s_resource ${name}`, `needs a port forward of ${url}'s port to ${port}`)
+        )
+      if (r.labels.length === 0) problems.push(issue("tilt/observability", `k8s_resource ${name}`, "needs a label"))
+    }
+    return problems
+  },
 
   "tilt/live-update": (model) =>
     model.tilt.docker_builds.flatMap((b) => {

@@ -43,6 +43,7 @@ export interface LocalResource {
   readonly labels: Array<string>
   readonly env: Record<string, string>
   readonly ignore: Array<string>
+  readonly links: Array<{ url: string; name: string | null }>
 }
 
 export interface LocalCall {
@@ -64,16 +65,31 @@ export interface TiltDeclarations {
   readonly allowed_contexts: Array<string>
   /** The arguments ci_settings() was given, if it was called. */
   readonly ci_settings: Record<string, string> | null
+  /** The config settings the Tiltfile defines, what config.parse() returned (null if not called) and the resources it enabled. */
+  readonly config: {
+    readonly settings: Record<string, { type: "bool" | "string" | "string_list"; args: boolean; usage: string }>
+    readonly parsed: Record<string, unknown> | null
+    readonly enabled_resources: Array<string> | null
+  }
   readonly problems: Array<string>
   readonly error?: { type: string; message: string; line: number | null }
 }
 
 const standins = join(import.meta.dirname, "tilt_standins.py")
 
-export const runTiltfile = (tiltfile: string, root: string, subcommand = "up"): TiltDeclarations => {
+/** `args` are what follows `--` on Tilt's command line (`tilt up -- --observability`). */
+export const runTiltfile = (
+  tiltfile: string,
+  root: string,
+  subcommand = "up",
+  args: ReadonlyArray<string> = []
+): TiltDeclarations => {
   let out: string
   try {
-    out = execFileSync("python3", [standins, tiltfile, root, subcommand], { encoding: "utf8", stdio: "pipe" })
+    out = execFileSync("python3", [standins, tiltfile, root, subcommand, "--", ...args], {
+      encoding: "utf8",
+      stdio: "pipe"
+    })
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error)
     throw new Error(`the Tilt stand-ins could not run (python3 3.8+ is needed): ${stderr.trim()}`)

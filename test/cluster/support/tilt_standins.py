@@ -1,7 +1,8 @@
 """Runs a Tiltfile against stand-ins for Tilt's built-ins and prints what it declares, as JSON.
 
-Usage: python3 tilt_standins.py TILTFILE [ROOT] [SUBCOMMAND]
-(ROOT, the directory paths are resolved against, defaults to the Tiltfile's.)
+Usage: python3 tilt_standins.py TILTFILE [ROOT] [SUBCOMMAND] [-- ARGS...]
+(ROOT, the directory paths are resolved against, defaults to the Tiltfile's;
+ARGS are what follows `--` on Tilt's command line, read by config.parse().)
 
 Starlark is close enough to a Python subset that the Tiltfile executes here
 unchanged (buildifier checks that it is valid Starlark). Each stand-in has the
@@ -19,9 +20,11 @@ import os
 import sys
 import traceback
 
-TILTFILE = os.path.abspath(sys.argv[1])
-ROOT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else os.path.dirname(TILTFILE)
-SUBCOMMAND = sys.argv[3] if len(sys.argv) > 3 else "up"
+_ARGV = sys.argv[1:sys.argv.index("--")] if "--" in sys.argv else sys.argv[1:]
+TILT_ARGS = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+TILTFILE = os.path.abspath(_ARGV[0])
+ROOT = os.path.abspath(_ARGV[1]) if len(_ARGV) > 1 else os.path.dirname(TILTFILE)
+SUBCOMMAND = _ARGV[2] if len(_ARGV) > 2 else "up"
 
 declared = {
     "docker_builds": [],
@@ -33,6 +36,7 @@ declared = {
     "files_read": [],
     "allowed_contexts": [],
     "ci_settings": None,
+    "config": {"settings": {}, "parsed": None, "enabled_resources": None},
     "problems": [],
 }
 
@@ -178,6 +182,7 @@ def local_resource(name, cmd, deps=None, trigger_mode=TRIGGER_MODE_AUTO, resourc
         "env": dict(env),
         "ignore": _as_list(ignore),
         "serve_cmd": serve_cmd,
+        "links": [l if isinstance(l, dict) else {"url": l, "name": None} for l in _as_list(links)],
     })
 
 
@@ -347,7 +352,89 @@ class _Os:
 
 
 class _Config:
+    """Tilt's `config` module (internal/tiltfile/api/config/__init__.py): settings
+    defined by the Tiltfile, parsed from the args after `--` (no tilt_config.json
+    here: the checks load the Tiltfile as a fresh checkout would)."""
+
     tilt_subcommand = SUBCOMMAND
+    main_path = TILTFILE
+    main_dir = os.path.dirname(TILTFILE)
+
+    @staticmethod
+    def _define(name, kind, args, usage):
+        settings = declared["config"]["settings"]
+        if name in settings:
+            raise ValueError("config.define_%s: %s is already defined" % (kind, name))
+        if args and any(s["args"] for s in settings.values()):
+            raise ValueError("config.define_%s: only one setting may take the positional args" % kind)
+        settings[name] = {"type": kind, "args": bool(args), "usage": usage}
+
+    @staticmethod
+    def define_bool(name, args=False, usage=""):
+        _Config._define(name, "bool", args, usage)
+
+    @staticmethod
+    def define_string(name, args=False, usage=""):
+        _Config._define(name, "string", args, usage)
+
+    @staticmethod
+    def define_string_list(name, args=False, usage=""):
+        _Config._define(name, "string_list", args, usage)
+
+    @staticmethod
+    def parse():
+        # As Tilt's flag set: --name or --name=value for a bool, --name value (or
+        # --name=value) for the others, a list setting repeatable; anything else
+        # is positional, for the setting defined with args=True, if any.
+        settings = declared["config"]["settings"]
+        parsed = {}
+        positional = []
+        i = 0
+        while i < len(TILT_ARGS):
+            arg = TILT_ARGS[i]
+            i += 1
+            if not arg.startswith("--"):
+                positional.append(arg)
+                continue
+            name, has_value, value = arg[2:].partition("=")
+            setting = settings.get(name)
+            if setting is None or setting["args"]:
+                raise ValueError("config.parse: flag provided but not defined: -%s" % name)
+            if setting["type"] == "bool":
+                if has_value and value not in ("true", "True", "false", "False", "1", "0"):
+                    raise ValueError("config.parse: invalid boolean value %r for -%s" % (value, name))
+                parsed[name] = (not has_value) or value in ("true", "True", "1")
+                continue
+            if not has_value:
+                if i >= len(TILT_ARGS):
+                    raise ValueError("config.parse: flag needs an argument: -%s" % name)
+                value = TILT_ARGS[i]
+                i += 1
+            if setting["type"] == "string_list":
+                parsed.setdefault(name, []).append(value)
+            else:
+                parsed[name] = value
+        if positional:
+            target = [n for n, s in settings.items() if s["args"]]
+            if not target:
+                raise ValueError("config.parse: positional args %s, but no setting takes args" % positional)
+            setting = settings[target[0]]
+            if setting["type"] == "string_list":
+                parsed[target[0]] = positional
+            elif len(positional) > 1:
+                raise ValueError("config.parse: %s takes one arg, got %s" % (target[0], positional))
+            else:
+                parsed[target[0]] = positional[0] if setting["type"] == "string" else positional[0] in ("true", "True")
+        declared["config"]["parsed"] = parsed
+        return dict(parsed)
+
+    @staticmethod
+    def set_enabled_resources(resources):
+        declared["config"]["enabled_resources"] = list(resources)
+
+    @staticmethod
+    def clear_enabled_resources():
+        declared["config"]["enabled_resources"] = []
 
 
 def load(path, *symbols):
@@ -356,8 +443,8 @@ def load(path, *symbols):
 
 def main():
     names = {name: value for name, value in globals().items() if not name.startswith("_")}
-    for private in ("declared", "TILTFILE", "ROOT", "SUBCOMMAND", "Blob", "TriggerMode", "main", "json", "sys",
-                    "traceback"):
+    for private in ("declared", "TILTFILE", "ROOT", "SUBCOMMAND", "TILT_ARGS", "Blob", "TriggerMode", "main", "json",
+                    "sys", "traceback"):
         names.pop(private, None)
     names["os"] = _Os()
     names["config"] = _Config()
