@@ -13,7 +13,8 @@ const files = [
   "tiltfile.yaml",
   "ctlptl.yaml",
   "dockerfile.yaml",
-  "store.yaml"
+  "store.yaml",
+  "observability.yaml"
 ]
 
 describe.each(files)("broken fixtures in %s", (file) => {

@@ -17,9 +17,18 @@ type TextEdit = { from: string; to: string; occurrence?: "first" | "last"; regex
 export interface Fixture {
   readonly name: string
   readonly why: string
-  readonly manifests?: Array<{ kind: string; name: string; ops: Array<PatchOp> }>
+  /** What follows `--` on Tilt's command line for this fixture's model (`--observability`). */
+  readonly tiltArgs?: Array<string>
+  /** Edits of rendered objects; `namespace` narrows to one, `appliedOnly` leaves production alone. */
+  readonly manifests?: Array<{
+    kind: string
+    name: string
+    namespace?: string
+    appliedOnly?: boolean
+    ops: Array<PatchOp>
+  }>
   readonly addObjects?: Array<K8sObject>
-  readonly removeObjects?: Array<{ kind: string; name: string }>
+  readonly removeObjects?: Array<{ kind: string; name: string; namespace?: string }>
   readonly tiltfile?: Array<TextEdit>
   readonly dockerfile?: Array<TextEdit>
   readonly ctlptl?: Array<PatchOp>
@@ -72,23 +81,26 @@ const editText = (text: string, edits: ReadonlyArray<TextEdit>, what: string): s
 
 /** The real model with the fixture's fault applied. Throws if a fault no longer applies (the fixture went stale). */
 export const modelWithFault = (fixture: Fixture): { model: ClusterModel; touched: Array<K8sObject> } => {
-  const real = loadModel()
+  const tiltArgs = fixture.tiltArgs ?? []
+  const real = loadModel({ tiltArgs })
   const model: ClusterModel = fixture.tiltfile
-    ? loadModel({ tiltfileText: editText(real.tiltfile, fixture.tiltfile, "Tiltfile") })
+    ? loadModel({ tiltfileText: editText(real.tiltfile, fixture.tiltfile, "Tiltfile"), tiltArgs })
     : real
   const objects = [model.applied, model.production]
   const touched: Array<K8sObject> = []
+  const named = (o: K8sObject, ref: { kind: string; name: string; namespace?: string }) =>
+    o.kind === ref.kind &&
+    o.metadata?.name === ref.name &&
+    (ref.namespace === undefined || o.metadata?.namespace === ref.namespace)
   for (const edit of fixture.manifests ?? []) {
-    const targets = objects.flatMap((list) =>
-      list.filter((o) => o.kind === edit.kind && o.metadata?.name === edit.name)
-    )
+    const targets = (edit.appliedOnly ? [model.applied] : objects).flatMap((list) => list.filter((o) => named(o, edit)))
     if (targets.length === 0) throw new Error(`fixture ${fixture.name}: no ${edit.kind} ${edit.name}`)
     for (const target of targets) for (const op of edit.ops) applyPatch(target, op)
     touched.push(...targets)
   }
   for (const remove of fixture.removeObjects ?? []) {
     for (const list of objects) {
-      const i = list.findIndex((o) => o.kind === remove.kind && o.metadata?.name === remove.name)
+      const i = list.findIndex((o) => named(o, remove))
       if (i >= 0) list.splice(i, 1)
     }
   }
