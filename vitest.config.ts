@@ -35,7 +35,8 @@ export default defineConfig({
             "test/faults/**/*.test.ts",
             "test/security/**/*.test.ts",
             "test/browser/**/*.test.ts",
-            "test/images/**/*.test.ts"
+            "test/images/**/*.test.ts",
+            "test/observability/**/*.test.ts"
           ],
           fileParallelism: false,
           testTimeout: 120_000,
