@@ -141,7 +141,7 @@ describe("the observability dashboard against the real services", () => {
     const panel = (title: string) => dashboard.panels.find((p) => p.title === title) as Dashboard["panels"][number]
     expect(last(panel("Votes accepted and refused per second").id, "A")).toBeGreaterThan(0)
     expect(last(panel("Drain rate: votes recorded per second").id, "A")).toBeGreaterThan(0)
-    expect(last(panel("Open result streams").id, "A")).toBeGreaterThanOrEqual(3)
+    expect(last(panel("Open result streams and pushes").id, "A")).toBeGreaterThanOrEqual(3)
   })
 
   it("takes the dashboard picture in Chromium", async () => {
