@@ -19,12 +19,12 @@ import { launchChromium } from "../browser/support/Browser.ts"
 import { decodePng, distinctColours } from "../browser/support/Png.ts"
 import { type Deployment, startDeployment } from "../support/Deployment.ts"
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../support/OtlpReceiver.ts"
-import { repositoryRoot, type RunningComponent } from "../support/Processes.ts"
+import { type RunningComponent, repositoryRoot } from "../support/Processes.ts"
 import { tracePage, type WaterfallSpan } from "./support/TracePage.ts"
 
 const docsPicture = join(repositoryRoot, "docs/observability-trace.png")
 const artefacts = join(repositoryRoot, "test-results", "observability")
-const viewport = { width: 1400, height: 520 }
+const viewport = { width: 1400, height: 360 }
 
 /** The spans one vote leads to, as the services name them (docs/interface.md, "Traces"). */
 const expectedNames = [
@@ -39,9 +39,7 @@ const expectedNames = [
 const oneVote = (spans: ReadonlyArray<ReceivedSpan>, traceId: string): Array<WaterfallSpan> | undefined => {
   const own = spans.filter((s) => s.traceId === traceId)
   const enqueue = own.find((s) => s.name === "VoteQueue.enqueue")
-  const batch = spans.find(
-    (s) => s.name === "VoteWorker.processBatch" && s.links.some((l) => l.traceId === traceId)
-  )
+  const batch = spans.find((s) => s.name === "VoteWorker.processBatch" && s.links.some((l) => l.traceId === traceId))
   const batchSpans = batch ? spans.filter((s) => s.traceId === batch.traceId) : []
   const record = batchSpans.find((s) => s.name === "VoteStore.record")
   const refresh = record
@@ -58,7 +56,8 @@ const oneVote = (spans: ReadonlyArray<ReceivedSpan>, traceId: string): Array<Wat
     endNs: BigInt(s.endTimeUnixNano),
     via
   })
-  const byStart = (a: ReceivedSpan, b: ReceivedSpan) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1)
+  const byStart = (a: ReceivedSpan, b: ReceivedSpan) =>
+    BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1
   return [
     ...own.sort(byStart).map((s) => row(s, "")),
     ...batchSpans.sort(byStart).map((s) => row(s, s.spanId === batch.spanId ? "linked: records this vote" : "")),

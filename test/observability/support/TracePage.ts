@@ -47,7 +47,9 @@ export const tracePage = (spans: ReadonlyArray<WaterfallSpan>, caption: string):
 <span class="svc" style="border-color:${colour}">${escapeHtml(span.service)}</span> ${escapeHtml(span.name)}
 <small>${escapeHtml(span.via)}</small></div>
 <div class="lane"><div class="bar" style="left:${left}%;width:${width}%;background:${colour}"></div>
-<span class="dur" style="left:calc(${Math.min(left + width, 88)}% + 4px)">${ms(span.endNs - span.startNs).toFixed(2)} ms</span></div></div>`
+<span class="dur" style="${
+      left + width > 85 ? `right:calc(${100 - left}% + 4px)` : `left:calc(${left + width}% + 4px)`
+    }">${ms(span.endNs - span.startNs).toFixed(2)} ms</span></div></div>`
   })
   const services = [...new Set(spans.map((s) => s.service))]
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Trace ${voteTrace}</title><style>
@@ -56,13 +58,13 @@ header{padding:12px 16px;border-bottom:1px solid #ddd;background:#f5f5f5}
 header h1{font-size:18px;margin:0}header p{margin:4px 0 0;color:#555}
 .meta{display:flex;gap:24px;margin-top:6px}.meta b{font-weight:600}
 .axis{position:relative;height:20px;margin-left:40%;border-bottom:1px solid #ddd;color:#777;font-size:11px}
-.axis span{position:absolute;transform:translateX(-50%)}.axis span:first-child{transform:none}
+.axis span{position:absolute;transform:translateX(-50%);white-space:nowrap}.axis span:first-child{transform:none}
 .axis span:last-child{transform:translateX(-100%)}
 .row{display:flex;border-bottom:1px solid #eee;min-height:30px;align-items:center}
 .name{width:40%;box-sizing:border-box;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .name small{color:#888;margin-left:6px}.svc{border-left:4px solid;padding-left:4px;font-weight:600}
 .lane{position:relative;flex:1;height:30px}.bar{position:absolute;top:9px;height:12px;border-radius:2px;min-width:2px}
-.dur{position:absolute;top:7px;font-size:11px;color:#555}
+.dur{position:absolute;top:7px;font-size:11px;color:#555;white-space:nowrap}
 </style></head><body><header><h1>vote: POST /api/vote <small>${escapeHtml(voteTrace)}</small></h1>
 <p>${escapeHtml(caption)}</p>
 <div class="meta"><span>Services <b>${services.length}</b> (${services.map(escapeHtml).join(", ")})</span>
