@@ -50,13 +50,20 @@ describe("the series the code exports", () => {
         'Metric.counter("a_total", {})\nMetric.histogram(\n  "d_seconds", {})'
       )
       writeFileSync(join(root, "services/s/src/N.ts"), 'const g = Metric.gauge("g")')
+      writeFileSync(
+        join(root, "services/s/src/O.ts"),
+        'const name = "h_seconds"\nMetric.histogram(name, {})\nMetric.gauge(unknown)'
+      )
       writeFileSync(join(root, "services/s/test/T.ts"), 'Metric.counter("only_in_tests_total")')
       expect([...exportedSeries(root).keys()].sort()).toEqual([
         "a_total",
         "d_seconds_bucket",
         "d_seconds_count",
         "d_seconds_sum",
-        "g"
+        "g",
+        "h_seconds_bucket",
+        "h_seconds_count",
+        "h_seconds_sum"
       ])
     } finally {
       rmSync(root, { recursive: true, force: true })

@@ -82,15 +82,25 @@ const seriesOf = (kind: string, name: string): Array<string> =>
 
 /**
  * The series the services export, read from the code: every
- * `Metric.counter|gauge|histogram|summary|frequency("name"` under packages/ and services/.
+ * `Metric.counter|gauge|histogram|summary|frequency("name"` (or a string constant
+ * of the same file for the name) under packages/ and services/.
  */
 export const exportedSeries = (root: string): Map<string, string> => {
   const found = new Map<string, string>()
   for (const top of ["packages", "services"])
     for (const file of sourceFiles(join(root, top))) {
       const text = readFileSync(file, "utf8")
-      for (const m of text.matchAll(/Metric\.(counter|gauge|histogram|summary|frequency)\(\s*"([a-zA-Z_:][\w:]*)"/g))
-        for (const series of seriesOf(m[1] as string, m[2] as string)) found.set(series, relative(root, file))
+      // A name given through a string constant of the same file (`const name = "..."`) counts too.
+      const constants = new Map(
+        [...text.matchAll(/\bconst\s+(\w+)\s*=\s*"([a-zA-Z_:][\w:]*)"/g)].map((m) => [m[1] as string, m[2] as string])
+      )
+      for (const m of text.matchAll(
+        /Metric\.(counter|gauge|histogram|summary|frequency)\(\s*(?:"([a-zA-Z_:][\w:]*)"|(\w+)\s*[,)])/g
+      )) {
+        const name = m[2] ?? constants.get(m[3] as string)
+        if (name === undefined) continue
+        for (const series of seriesOf(m[1] as string, name)) found.set(series, relative(root, file))
+      }
     }
   return found
 }
