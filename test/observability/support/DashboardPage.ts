@@ -38,12 +38,16 @@ const formatValue = (value: number, unit: string | undefined) => {
   return value.toFixed(value % 1 === 0 ? 0 : 2)
 }
 
-const chart = (lines: ReadonlyArray<{ name: string; points: ReadonlyArray<readonly [number, number]> }>) => {
+const chart = (
+  lines: ReadonlyArray<{ name: string; points: ReadonlyArray<readonly [number, number]> }>,
+  unit: string | undefined
+) => {
   const all = lines.flatMap((l) => l.points).filter(([, v]) => Number.isFinite(v))
   if (all.length === 0) return `<div class="empty">No data</div>`
   const t0 = Math.min(...all.map(([t]) => t))
   const t1 = Math.max(...all.map(([t]) => t), t0 + 1)
-  const top = Math.max(...all.map(([, v]) => v), 0) * 1.1 || 1
+  const highest = Math.max(...all.map(([, v]) => v), 0)
+  const top = highest * 1.1 || 1
   const [width, height] = [600, 160]
   const x = (t: number) => ((t - t0) / (t1 - t0)) * width
   const y = (v: number) => height - (v / top) * height
@@ -57,7 +61,8 @@ const chart = (lines: ReadonlyArray<{ name: string; points: ReadonlyArray<readon
       .join(" ")
     return `<path d="${d}" stroke="${colours[i % colours.length]}" fill="none" stroke-width="2"/>`
   })
-  return `<svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="none">${grid.join("")}${paths.join("")}</svg>`
+  // The scale: the highest value drawn, where the top grid line would be.
+  return `<div class="scale">max ${escapeHtml(formatValue(highest, unit))}</div><svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="none">${grid.join("")}${paths.join("")}</svg>`
 }
 
 export const dashboardPage = (dashboard: Dashboard, data: PanelData, caption: string): string => {
@@ -79,7 +84,7 @@ export const dashboardPage = (dashboard: Dashboard, data: PanelData, caption: st
     const { x, y, w, h } = panel.gridPos
     return `<section class="panel" style="grid-column:${x + 1} / span ${w};grid-row:${y + 1} / span ${h}">
 <h2 title="${escapeHtml(panel.description ?? "")}">${escapeHtml(panel.title)}</h2>
-<div class="chart">${chart(lines)}</div>
+<div class="chart">${chart(lines, unit)}</div>
 <ul class="legend">${legendItems.join("")}</ul>
 <code>${panel.targets.map((t) => escapeHtml(t.expr)).join("<br>")}</code>
 </section>`
@@ -91,7 +96,7 @@ header h1{font-size:18px;margin:0;color:#fff}header p{margin:0;color:#8e8e9e}
 main{display:grid;grid-template-columns:repeat(24,1fr);grid-auto-rows:${rowHeight}px;gap:8px;padding:8px 16px}
 .panel{background:#181b1f;border:1px solid #2a2d35;border-radius:4px;padding:6px 10px;display:flex;flex-direction:column;min-width:0}
 .panel h2{font-size:14px;margin:0 0 4px;color:#fff}.chart{flex:1;min-height:0}svg{width:100%;height:100%}
-.grid{stroke:#2a2d35}.empty{color:#f2495c;padding:20px}
+.grid{stroke:#2a2d35}.chart{position:relative}.scale{position:absolute;right:0;top:0;color:#8e8e9e;font-size:11px}.empty{color:#f2495c;padding:20px}
 .legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px}
 .swatch{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
 code{display:block;color:#6e9fff;font-size:10px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
