@@ -74,8 +74,14 @@ const makeSqlVoteStore = (sql: SqlClient.SqlClient, feed: ChangeFeed): VoteStore
       WITH changed AS (
         INSERT INTO votes (voter_id, option_id, entry_ms, entry_seq, accepted_at)
         SELECT voter_id, option_id, entry_ms, entry_seq, accepted_at FROM unnest(
-          ${votes.map((q) => q.vote.voterId)}::text[],
-          ${votes.map((q) => q.vote.option)}::text[],
+          ${typedArray(
+            votes.map((q) => q.vote.voterId),
+            PgTypes.OID.text
+          )}::text[],
+          ${typedArray(
+            votes.map((q) => q.vote.option),
+            PgTypes.OID.text
+          )}::text[],
           ${entryMs}::bigint[],
           ${entrySeq}::bigint[],
           ${acceptedAt}::timestamptz[]
