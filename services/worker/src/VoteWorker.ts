@@ -3,7 +3,7 @@ import { MalformedMessage, type QueuedVote } from "@voting/domain"
 import { Health, LivePoll, retryWithBackoff } from "@voting/platform"
 import { type Delivery, VoteQueue } from "@voting/queue"
 import { VoteStore } from "@voting/store"
-import { Deferred, Duration, Effect, Fiber, Layer, Metric } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, FiberSet, Layer, Metric, Semaphore } from "effect"
 import { decodeDelivery } from "./DecodeDelivery.ts"
 import {
   batchesCommitted,
@@ -20,10 +20,21 @@ import {
 export interface WorkerSettings {
   /** Votes taken off the queue at once and committed in one transaction. */
   readonly batchSize: number
+  /**
+   * Batches taken off the queue and not yet acknowledged, at most: while some
+   * commit, the next is read. Each needs a database connection of its own.
+   */
+  readonly batchesInFlight: number
   /** How long one read waits for new votes before looking for stale ones again. */
   readonly block: Duration.Duration
   /** Entries another consumer has held this long are presumed abandoned (it crashed) and taken over. */
   readonly reclaimIdle: Duration.Duration
+  /**
+   * How often to look for such entries. Not before every read: with several
+   * batches in flight the pending list is thousands of entries long, and
+   * scanning it for each batch cost Redis about 3 µs a vote, measured.
+   */
+  readonly reclaimEvery: Duration.Duration
   /** The consumer's name in the group; unique per process. */
   readonly consumer: string
   /** How long shutdown waits for the batch in hand before leaving it to be reclaimed. */
@@ -38,8 +49,10 @@ export interface WorkerSettings {
 
 export const defaultWorkerSettings: WorkerSettings = {
   batchSize: 1000,
+  batchesInFlight: 3,
   block: Duration.seconds(1),
   reclaimIdle: Duration.seconds(10),
+  reclaimEvery: Duration.seconds(1),
   consumer: `${hostname()}-${process.pid}`,
   drainTimeout: Duration.seconds(5)
 }
@@ -100,14 +113,20 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
       yield* Metric.update(batchesCommitted, 1)
     })
 
-    // Entries a crashed consumer held come first: they are the oldest votes waiting.
+    // Entries a crashed consumer held come first: they are the oldest votes waiting. A full batch of them
+    // means there may be more, so the next read looks again.
+    let reclaimDueAt = 0
     const nextBatch = Effect.gen(function* () {
-      const stale = yield* reclaimPersistently(
-        queue.reclaim({ consumer: settings.consumer, count: settings.batchSize, minIdle: settings.reclaimIdle })
-      )
-      if (stale.length > 0) {
-        yield* Metric.update(reclaimed, stale.length)
-        return stale
+      const now = yield* Clock.currentTimeMillis
+      if (now >= reclaimDueAt) {
+        const stale = yield* reclaimPersistently(
+          queue.reclaim({ consumer: settings.consumer, count: settings.batchSize, minIdle: settings.reclaimIdle })
+        )
+        reclaimDueAt = stale.length < settings.batchSize ? now + Duration.toMillis(settings.reclaimEvery) : now
+        if (stale.length > 0) {
+          yield* Metric.update(reclaimed, stale.length)
+          return stale
+        }
       }
       return yield* receivePersistently(
         queue.receive({ consumer: settings.consumer, count: settings.batchSize, block: settings.block })
@@ -118,8 +137,45 @@ export const makeVoteWorker = (settings: WorkerSettings) =>
   })
 
 /**
+ * Keeps up to `batchesInFlight` batches between the queue and the store: the
+ * next batch is read while earlier ones commit, and each batch acknowledges
+ * only its own entries, once its own transaction committed. A slot is taken
+ * before a read, so the worker never holds more than that many batches; the
+ * order in which they commit does not matter, the store keeps the vote queued
+ * last. Ends when `readMore` says so (checked before each read) or when a read
+ * comes back empty and `untilEmpty` is set, once every batch in flight is
+ * done; a batch that dies takes the pipeline with it.
+ */
+const runPipeline = (
+  worker: Effect.Success<ReturnType<typeof makeVoteWorker>>,
+  settings: WorkerSettings,
+  readMore: Effect.Effect<boolean>,
+  untilEmpty: boolean
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const slots = yield* Semaphore.make(settings.batchesInFlight)
+      const inFlight = yield* FiberSet.make<void>()
+      const reading = Effect.gen(function* () {
+        for (;;) {
+          yield* Semaphore.take(slots, 1)
+          if (!(yield* readMore)) return yield* Semaphore.release(slots, 1)
+          const batch = yield* worker.nextBatch
+          if (batch.length === 0) {
+            yield* Semaphore.release(slots, 1)
+            if (untilEmpty) return
+            continue
+          }
+          yield* FiberSet.run(inFlight, Effect.ensuring(worker.processBatch(batch), Semaphore.release(slots, 1)))
+        }
+      })
+      yield* Effect.raceFirst(Effect.andThen(reading, FiberSet.awaitEmpty(inFlight)), FiberSet.join(inFlight))
+    })
+  )
+
+/**
  * The worker loop as a layer: starts with the layer and, on shutdown, finishes
- * the batch in hand (or leaves it unacknowledged, to be reclaimed), or with
+ * the batches in hand (or leaves them unacknowledged, to be reclaimed), or with
  * `drainOnStop` everything queued, before the connections close.
  */
 export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings) =>
@@ -127,19 +183,17 @@ export const VoteWorkerLoop = (settings: WorkerSettings = defaultWorkerSettings)
     Effect.gen(function* () {
       const health = yield* Health
       const worker = yield* makeVoteWorker(settings)
-      const loop = Effect.gen(function* () {
-        while (!(yield* Deferred.isDone(health.stopping))) {
-          const batch = yield* worker.nextBatch
-          if (batch.length > 0) yield* worker.processBatch(batch)
-        }
-        while (settings.drainOnStop) {
-          const batch = yield* worker.nextBatch
-          if (batch.length === 0) return
-          yield* worker.processBatch(batch)
-        }
-      })
+      const running = Effect.map(Deferred.isDone(health.stopping), (stopping) => !stopping)
+      const loop = Effect.andThen(
+        runPipeline(worker, settings, running, false),
+        settings.drainOnStop ? runPipeline(worker, settings, Effect.succeed(true), true) : Effect.void
+      )
       const fiber = yield* Effect.forkScoped(loop)
       yield* Effect.addFinalizer(() => Fiber.await(fiber).pipe(Effect.timeout(settings.drainTimeout), Effect.ignore))
-      yield* Effect.logInfo("worker consuming", { consumer: settings.consumer, batchSize: settings.batchSize })
+      yield* Effect.logInfo("worker consuming", {
+        consumer: settings.consumer,
+        batchSize: settings.batchSize,
+        batchesInFlight: settings.batchesInFlight
+      })
     })
   ).pipe(Layer.merge(WorkerMetricsAtZero))

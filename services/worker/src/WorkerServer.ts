@@ -29,11 +29,20 @@ export const WorkerApp = (options: { readonly settings?: WorkerSettings; readonl
     )
   )
 
-/** The worker as its container runs it: Redis queue, PostgreSQL store. */
+/**
+ * The worker as its container runs it: Redis queue, PostgreSQL store, a
+ * connection for each batch in flight and one for the health check.
+ */
 export const WorkerLive = WorkerApp().pipe(
   Layer.provide(VoteQueue.layerRedis),
   Layer.provide(RedisConnection.layerConfig("worker")),
   Layer.provide(VoteStore.layerPg),
-  Layer.provide(PostgresConnection.layerConfig({ applicationName: "voting-worker", role: "writer" })),
+  Layer.provide(
+    PostgresConnection.layerConfig({
+      applicationName: "voting-worker",
+      role: "writer",
+      maxConnections: defaultWorkerSettings.batchesInFlight + 1
+    })
+  ),
   Layer.provide(LivePoll.layer)
 )

@@ -10,8 +10,10 @@ import { makeVoteWorker, VoteWorkerLoop, type WorkerSettings } from "../src/Vote
 const poll = pollOf("Pets", "a=Cats,b=Dogs")
 const settings: WorkerSettings = {
   batchSize: 3,
+  batchesInFlight: 2,
   block: Duration.millis(10),
   reclaimIdle: Duration.seconds(10),
+  reclaimEvery: Duration.seconds(1),
   consumer: "worker-1",
   drainTimeout: Duration.seconds(1)
 }
