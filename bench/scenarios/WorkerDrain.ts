@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { type BenchEnv, clearVotes, rowCount, tallyTotal } from "../support/BenchEnv.ts"
-import { type CpuShares, cpuMeter, describeShares, medianShares } from "../support/Cpu.ts"
+import { type CpuShares, cpuMeter, describeShares, medianShares, postgresPids } from "../support/Cpu.ts"
 import { peakResidentWhile } from "../support/Memory.ts"
 import { type BenchProcess, startService } from "../support/Services.ts"
 import { type Spread, spread, waitUntil } from "../support/Stats.ts"
@@ -81,7 +81,7 @@ export const workerDrain = async (
       }
       const started = performance.now()
       const pids = Object.fromEntries(workers.map((worker) => [worker.name, worker.pid]))
-      const meter = cpuMeter({ ...pids, redis: env.redisPid })
+      const meter = cpuMeter({ ...pids, redis: env.redisPid, postgres: postgresPids() })
       const { result: finished, peakMb } = await peakResidentWhile(pids, () =>
         waitUntil(
           `${settings.votes} votes stored`,
@@ -94,6 +94,9 @@ export const workerDrain = async (
       peak = Math.max(peak, ...Object.values(peakMb))
       const elapsed = (finished - started) / 1000
       seconds.push(elapsed)
+      // CPU each vote cost the workers together: what bounds one worker's rate once nothing waits.
+      const workerShare = workers.reduce((sum, worker) => sum + (shares[worker.name] ?? 0), 0)
+      const workerMicrosPerVote = ((workerShare * elapsed) / settings.votes) * 1e6
       // Acknowledgements follow the commit: give the last batch's a moment, then check everything adds up.
       const drained = await waitUntil(
         "the stream to empty",
@@ -107,7 +110,7 @@ export const workerDrain = async (
       log(
         `  ${count} worker(s), run ${run}: ${settings.votes} votes in ${elapsed.toFixed(2)} s = ` +
           `${(settings.votes / elapsed).toFixed(0)} votes/s${ok ? "" : ` (INCONSISTENT: rows ${rows}, tallies ${tallies}, stream empty ${drained})`}` +
-          `; cores used: ${describeShares(shares)} (PostgreSQL not counted)`
+          `; cores used: ${describeShares(shares)}; worker CPU ${workerMicrosPerVote.toFixed(1)} µs a vote`
       )
     }
     byWorkers.push({

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 
 const ticksPerSecond = 100
 
@@ -14,6 +14,24 @@ export const cpuSeconds = (pid: number): number | undefined => {
   }
 }
 
+/**
+ * Every PostgreSQL process on this machine (the server's backends and its
+ * background writers), when the server runs here: its CPU is counted as one.
+ */
+export const postgresPids = (): Array<number> =>
+  readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres"
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+
+const cpuSecondsOf = (pids: ReadonlyArray<number>) => pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0)
+
 /** Share of one core each process used between start and `read` (1 = a whole core). */
 export type CpuShares = Record<string, number>
 
@@ -22,17 +40,19 @@ export type CpuShares = Record<string, number>
  * share of a core since the start, and the whole machine's (every process,
  * ours or not) as `machine`, so a run taken while other work ran says so.
  */
-export const cpuMeter = (pids: Record<string, number | undefined>) => {
-  const known = Object.entries(pids).filter((entry): entry is [string, number] => entry[1] !== undefined)
-  const before = new Map(known.map(([name, pid]) => [name, cpuSeconds(pid) ?? 0]))
+export const cpuMeter = (pids: Record<string, number | ReadonlyArray<number> | undefined>) => {
+  const known = Object.entries(pids)
+    .filter((entry): entry is [string, number | ReadonlyArray<number>] => entry[1] !== undefined)
+    .map(([name, pid]): [string, ReadonlyArray<number>] => [name, typeof pid === "number" ? [pid] : pid])
+  const before = new Map(known.map(([name, group]) => [name, cpuSecondsOf(group)]))
   const machineBefore = machineBusySeconds()
   const started = performance.now()
   return {
     read: (): CpuShares => {
       const seconds = (performance.now() - started) / 1000
       const shares: CpuShares = {}
-      for (const [name, pid] of known) {
-        const used = (cpuSeconds(pid) ?? before.get(name) ?? 0) - (before.get(name) ?? 0)
+      for (const [name, group] of known) {
+        const used = cpuSecondsOf(group) - (before.get(name) ?? 0)
         shares[name] = Math.round((used / seconds) * 100) / 100
       }
       shares.machine = Math.round(((machineBusySeconds() - machineBefore) / seconds) * 100) / 100

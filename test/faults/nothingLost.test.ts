@@ -153,6 +153,33 @@ describe("no vote lost, none counted twice, no older vote winning", () => {
     })
   }, 240_000)
 
+  /** Waits until the worker has `count` batches stopped at their INSERT behind the lock: in the database at once. */
+  const waitForBatchesInDatabase = async (count: number) => {
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const [waiting] = await deployment.postgres.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'voting-worker' AND wait_event_type = 'Lock'"
+      )
+      if (Number(waiting) >= count) return Number(waiting)
+      if (Date.now() > deadline) throw new Error(`the worker never had ${count} batches waiting at the lock`)
+      await sleep(20)
+    }
+  }
+
+  it("survives the worker killed with SIGKILL while several batches are in the database at once", async () => {
+    await scenario("worker SIGKILL, 3 batches in flight", 2, async () => {
+      const worker = workers[0] as RunningComponent
+      const lock = await lockVotesTable(deployment.postgres)
+      const batches = await waitForBatchesInDatabase(3)
+      const held = (await pendingPerConsumer()).get(consumerOf(worker)) ?? 0
+      const killedAt = Date.now()
+      await worker.stop("SIGKILL")
+      await lock.release()
+      workers = [await deployment.start("worker")]
+      return { recoverFrom: killedAt, note: `killed with ${batches} batches (${held} votes) in flight` }
+    })
+  }, 240_000)
+
   it("survives one of two worker replicas killed with SIGKILL", async () => {
     workers.push(await deployment.start("worker"))
     await scenario("2 worker replicas, one SIGKILLed", 2, async () => {
