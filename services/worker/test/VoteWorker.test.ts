@@ -215,7 +215,7 @@ describe("VoteWorkerLoop with several batches in flight", () => {
         // The later batch commits first: its own entries, and only those, are acknowledged.
         yield* Deferred.succeed(second.outcome, "commit")
         assert.deepStrictEqual(yield* Queue.take(acknowledged), idsOf(second))
-        assert.deepStrictEqual(yield* queue.depth, { entries: 3, pending: 3, deadLetters: 0 })
+        assert.deepInclude(yield* queue.depth, { entries: 3, pending: 3, deadLetters: 0 })
         yield* Deferred.succeed(first.outcome, "commit")
         assert.deepStrictEqual(yield* Queue.take(acknowledged), idsOf(first))
         assert.deepStrictEqual((yield* queue.depth).entries, 0)
@@ -238,7 +238,7 @@ describe("VoteWorkerLoop with several batches in flight", () => {
         const retry = yield* Queue.take(writes)
         assert.deepStrictEqual(idsOf(retry), idsOf(first))
         assert.strictEqual(yield* Queue.size(acknowledged), 0)
-        assert.deepStrictEqual(yield* queue.depth, { entries: 3, pending: 3, deadLetters: 0 })
+        assert.deepInclude(yield* queue.depth, { entries: 3, pending: 3, deadLetters: 0 })
         assert.strictEqual(sumOf((yield* store.tally).votes), 3)
         yield* Deferred.succeed(retry.outcome, "commit")
         assert.deepStrictEqual(yield* Queue.take(acknowledged), idsOf(first))
@@ -264,10 +264,10 @@ describe("VoteWorkerLoop with several batches in flight", () => {
       yield* Deferred.succeed(inFlight[0]!.outcome, "commit")
       yield* Queue.take(committed)
       assert.strictEqual(sumOf((yield* store.tally).votes), 3)
-      assert.deepStrictEqual(yield* queue.depth, { entries: 9, pending: 9, deadLetters: 0 })
+      assert.deepInclude(yield* queue.depth, { entries: 9, pending: 9, deadLetters: 0 })
       // SIGKILL: everything stops where it is, and nothing it held is acknowledged.
       yield* Fiber.interrupt(killed)
-      assert.deepStrictEqual(yield* queue.depth, { entries: 9, pending: 9, deadLetters: 0 })
+      assert.deepInclude(yield* queue.depth, { entries: 9, pending: 9, deadLetters: 0 })
       // A new worker takes over the idle entries; the replay of the committed batch changes nothing.
       const replacement = {
         ...settings,
@@ -289,7 +289,7 @@ describe("VoteWorkerLoop with several batches in flight", () => {
         })
       )
       assert.deepStrictEqual(Object.fromEntries((yield* store.tally).votes), { a: 5, b: 4 })
-      assert.deepStrictEqual(yield* queue.depth, { entries: 0, pending: 0, deadLetters: 0 })
+      assert.deepInclude(yield* queue.depth, { entries: 0, pending: 0, deadLetters: 0 })
     })
   )
 })
