@@ -5,7 +5,7 @@
  *
  *   npm run bench                     every figure, 3 runs each (about 6 minutes)
  *   npm run bench -- --quick          1 short run each, for a smoke check
- *   npm run bench -- --only=vote,drain,latency,streams,results
+ *   npm run bench -- --only=vote,drain,latency,streams,results,standalone
  *   npm run bench -- --profile        services write CPU profiles to bench/results/profiles/
  *   npm run bench -- --node-options="--max-semi-space-size=2"   Node flags for the services only
  *   npm run bench -- --from-source    run the services from their TypeScript sources, not the production bundles
@@ -19,6 +19,7 @@ import { parseArgs } from "node:util"
 import { bundledServices, bundleService } from "../scripts/bundle.ts"
 import { type LiveLatencyResult, liveLatency } from "./scenarios/LiveLatency.ts"
 import { type ResultApiResult, resultApi, storeVotes, waitForTotal } from "./scenarios/ResultApi.ts"
+import { type StandaloneResult, standaloneVotes } from "./scenarios/Standalone.ts"
 import { type StreamClientsResult, streamClients } from "./scenarios/StreamClients.ts"
 import { type VoteThroughputResult, voteThroughput } from "./scenarios/VoteThroughput.ts"
 import { type WorkerDrainResult, workerDrain } from "./scenarios/WorkerDrain.ts"
@@ -41,7 +42,7 @@ const { values: flags } = parseArgs({
 const quick = flags.quick
 const profile = flags.profile
 const fromSource = flags["from-source"]
-const scenarios = ["vote", "drain", "latency", "streams", "results"] as const
+const scenarios = ["vote", "drain", "latency", "streams", "results", "standalone"] as const
 type Scenario = (typeof scenarios)[number]
 const selected = new Set<Scenario>(flags.only === undefined ? scenarios : (flags.only.split(",") as Array<Scenario>))
 for (const name of selected) {
@@ -57,7 +58,8 @@ const settings = {
   drain: { runs, votes: 100_000, workerCounts: [1, 2] },
   latency: { runs, probesPerRun: quick ? 40 : 100, backgroundRate: 1_000 },
   streams: { clients: 1_000 },
-  results: { runs, connections: 64, durationSeconds, warmupSeconds, small: 1_000, large: 1_000_000 }
+  results: { runs, connections: 64, durationSeconds, warmupSeconds, small: 1_000, large: 1_000_000 },
+  standalone: { runs, connections: 64, durationSeconds, warmupSeconds }
 }
 
 const startedAt = Date.now()
@@ -88,6 +90,7 @@ interface Figures {
   latency?: LiveLatencyResult
   streams?: StreamClientsResult
   results?: ResultApiResult
+  standalone?: StandaloneResult
 }
 
 const main = async () => {
@@ -137,6 +140,12 @@ const main = async () => {
   process.once("SIGTERM", onSignal)
 
   try {
+    if (selected.has("standalone")) {
+      section(`npm start (embedded store, in-process queue): votes at ${settings.standalone.connections} connections`)
+      figures.standalone = await standaloneVotes({ ...settings.standalone, env: serviceExtraEnv }, log, (p) =>
+        processes.push(p)
+      )
+    }
     if (selected.has("results")) await storeVotes(env.small, settings.results.small)
     section("starting the services; resident memory at idle")
     const vote = await service("vote", env.serviceEnv(env.main))
@@ -222,7 +231,7 @@ const main = async () => {
 }
 
 const buildReport = (figures: Figures) => {
-  const { vote, drain, latency, streams, results } = figures
+  const { vote, drain, latency, streams, results, standalone } = figures
   const one = drain?.byWorkers.find((entry) => entry.workers === 1)
   const two = drain?.byWorkers.find((entry) => entry.workers === 2)
   const rows: Array<Row> = []
@@ -324,6 +333,40 @@ const buildReport = (figures: Figures) => {
       { figure: "results API p99, 1M votes", unit: "ms", value: results.large.latencyP99Ms }
     )
   }
+  if (standalone) {
+    rows.push(
+      {
+        figure: "npm start POST /api/vote",
+        unit: "req/s",
+        value: standalone.requestsPerSecond,
+        floor: { text: ">= 3,000", met: standalone.requestsPerSecond.median >= 3_000 }
+      },
+      { figure: "npm start vote latency p50", unit: "ms", value: standalone.latencyP50Ms },
+      {
+        figure: `npm start vote latency p99 (${standalone.connections} conns)`,
+        unit: "ms",
+        value: standalone.latencyP99Ms,
+        floor: { text: "<= 50", met: standalone.latencyP99Ms.median <= 50 }
+      },
+      {
+        figure: "npm start vote errors",
+        unit: "count",
+        value: standalone.errors,
+        floor: { text: "0", met: standalone.errors === 0 }
+      },
+      {
+        figure: "npm start: load end to all counted",
+        unit: "s",
+        value: standalone.countedSeconds,
+        floor: { text: "<= 5", met: standalone.allCounted && standalone.countedSeconds.max <= 5 }
+      },
+      {
+        figure: "npm start resident, idle / load peak",
+        unit: "MB",
+        value: `${standalone.residentIdleMb} / ${standalone.residentPeakMb}`
+      }
+    )
+  }
   for (const [name, mb] of Object.entries(figures.idleResidentMb)) {
     const isService = name !== "bare"
     rows.push({
@@ -356,7 +399,8 @@ const buildReport = (figures: Figures) => {
         `vote run ${describeShares(vote.cpuMicrosPerRequest.vote, 1)} (load = ${vote.loadGenerator})`,
     one && `  drain, 1 worker:    ${describeShares(one.cores)}`,
     two && `  drain, 2 workers:   ${describeShares(two.cores)}`,
-    results && `  result API, 1M:     ${describeShares(results.large.cores)}`
+    results && `  result API, 1M:     ${describeShares(results.large.cores)}`,
+    standalone && `  npm start:          ${describeShares(standalone.cores)} (run from its sources)`
   ].filter((line) => typeof line === "string")
   const table = [
     renderTable(`voting app bench, median of ${runs} run(s) (min and max beside it)`, rows),

@@ -9,6 +9,8 @@ export interface LoadOptions {
   readonly method?: "GET" | "POST"
   readonly body?: string
   readonly headers?: Record<string, string>
+  /** Bodies each connection sends in turn, in place of `body` (say, votes for two options alternately). */
+  readonly bodies?: ReadonlyArray<string>
   /** Requests per second over all connections; unset means as fast as the server answers. */
   readonly rate?: number
 }
@@ -59,6 +61,7 @@ export const startLoad = (options: LoadOptions): RunningLoad => {
     headers: options.headers ?? {},
     timeout: 10,
     ...(options.body === undefined ? {} : { body: options.body }),
+    ...(options.bodies === undefined ? {} : { requests: options.bodies.map((body) => ({ body })) }),
     ...(options.rate === undefined ? {} : { overallRate: options.rate })
   }
   const child = spawn(process.execPath, [loadProcess, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] })

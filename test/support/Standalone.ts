@@ -20,7 +20,7 @@ export interface Standalone {
  * Keys that would switch `npm start` to real servers, another address or other links; the tests run
  * it as a laptop does, and set what they check themselves.
  */
-const inheritedKeys = [
+export const inheritedKeys = [
   "REDIS_URL",
   "REDIS_HOST",
   "REDIS_PORT",
