@@ -17,7 +17,12 @@ export class Vote extends Schema.Class<Vote>("@voting/domain/Vote")({
 export const VoteMessage = Schema.Struct({
   voter: Schema.String,
   option: Schema.String,
-  at: Schema.String
+  at: Schema.String,
+  /**
+   * The W3C trace context of the span that queued the vote, when that span is
+   * exported: the worker links its batch span to it. Absent otherwise.
+   */
+  traceparent: Schema.optionalKey(Schema.String)
 })
 export type VoteMessage = typeof VoteMessage.Type
 

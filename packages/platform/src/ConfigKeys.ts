@@ -37,7 +37,15 @@ export const configKeys = [
   "RESULT_STREAMS_PER_CLIENT",
   "RESULT_STREAMS_MAX",
   // Not in the contract's table: lets several apps or test runs share one Redis.
-  "REDIS_KEY_PREFIX"
+  "REDIS_KEY_PREFIX",
+  // Tracing (TracingConfig.ts), named as the OpenTelemetry SDK names them: spans are exported
+  // only when the endpoint is set.
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_PROTOCOL",
+  "OTEL_SERVICE_NAME",
+  "OTEL_RESOURCE_ATTRIBUTES",
+  "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG"
 ] as const
 
 export type ConfigKey = (typeof configKeys)[number]

@@ -4,6 +4,7 @@ import { HttpServerError } from "effect/http"
 import { ConfigSources } from "./ConfigSources.ts"
 import { Health } from "./Health.ts"
 import { LoggingLayer } from "./Logging.ts"
+import { TracingLayer } from "./Tracing.ts"
 
 /** The contract gives every component 10 seconds from SIGTERM to exit; this leaves a margin. */
 const hardExitAfterMs = 9_500
@@ -45,7 +46,12 @@ const describeFailure = (error: unknown): string => {
  * in-flight work finishes; then the layers close in reverse order.
  */
 export const runComponent = <E>(component: string, app: Layer.Layer<never, E, Health | ConfigSources>) => {
-  const layers = app.pipe(Layer.provideMerge(Health.layer), Layer.provideMerge(ConfigSources.layer))
+  const layers = app.pipe(
+    Layer.provideMerge(Health.layer),
+    // Spans from every layer and fiber of the component go to the tracer, when one is configured.
+    Layer.provideMerge(TracingLayer(component)),
+    Layer.provideMerge(ConfigSources.layer)
+  )
   const program = Effect.gen(function* () {
     const health = yield* Health
     yield* Effect.addFinalizer(() =>

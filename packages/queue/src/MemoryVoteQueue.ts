@@ -49,7 +49,9 @@ export const makeMemoryVoteQueue: Effect.Effect<VoteQueue["Service"]> = Effect.g
     enqueue: (message: VoteMessage) =>
       Effect.gen(function* () {
         const id = nextId(yield* Clock.currentTimeMillis)
-        entries.set(id, { id, fields: { voter: message.voter, option: message.option, at: message.at } })
+        const fields: Record<string, string> = { voter: message.voter, option: message.option, at: message.at }
+        if (message.traceparent !== undefined) fields.traceparent = message.traceparent
+        entries.set(id, { id, fields })
         undelivered.push(id)
         yield* arrived.open
         return id

@@ -18,6 +18,23 @@ for i = 1, #ARGV, 3 do
 end
 return ids`
 
+/**
+ * The same with a fourth argument a vote: its `traceparent`, added as a field
+ * when not empty. Used only for a batch holding a traced vote, so untraced
+ * votes send and store exactly what they did before tracing.
+ */
+const appendTracedVotesScript = `#!lua
+local ids = {}
+for i = 1, #ARGV, 4 do
+  if ARGV[i + 3] == '' then
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'voter', ARGV[i], 'option', ARGV[i + 1], 'at', ARGV[i + 2])
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'voter', ARGV[i], 'option', ARGV[i + 1], 'at', ARGV[i + 2],
+      'traceparent', ARGV[i + 3])
+  end
+end
+return ids`
+
 interface Waiting {
   readonly message: VoteMessage
   readonly resume: (result: Effect.Effect<EntryId, RedisError>) => void
@@ -27,6 +44,7 @@ interface Waiting {
 
 type AppendingClient = Redis & {
   appendVotes: (key: string, ...args: Array<string>) => Promise<Array<string>>
+  appendTracedVotes: (key: string, ...args: Array<string>) => Promise<Array<string>>
 }
 
 /**
@@ -47,6 +65,7 @@ export const makeStreamAppender = (client: Redis, streamKey: string) => {
   if (!("appendVotes" in client)) {
     // EVALSHA, falling back to EVAL when the server lost its script cache (a restart).
     client.defineCommand("appendVotes", { numberOfKeys: 1, lua: appendVotesScript })
+    client.defineCommand("appendTracedVotes", { numberOfKeys: 1, lua: appendTracedVotesScript })
   }
   const appending = client as AppendingClient
   const toError = toRedisError("XADD")
@@ -54,10 +73,12 @@ export const makeStreamAppender = (client: Redis, streamKey: string) => {
 
   const send = (batch: Array<Waiting>) => {
     const args: Array<string> = []
-    for (const entry of batch) {
-      args.push(entry.message.voter, entry.message.option, entry.message.at)
+    const traced = batch.some((entry) => entry.message.traceparent !== undefined)
+    for (const { message } of batch) {
+      if (traced) args.push(message.voter, message.option, message.at, message.traceparent ?? "")
+      else args.push(message.voter, message.option, message.at)
     }
-    appending.appendVotes(streamKey, ...args).then(
+    ;(traced ? appending.appendTracedVotes(streamKey, ...args) : appending.appendVotes(streamKey, ...args)).then(
       (ids) => {
         for (let i = 0; i < batch.length; i++) {
           const id = ids[i]

@@ -1,7 +1,7 @@
 import { compareEntryIds, type EntryId } from "@voting/domain"
 import { Clock, Effect, PubSub, Stream } from "effect"
 import { latestPerVoter } from "./LatestPerVoter.ts"
-import type { VoteStore } from "./VoteStore.ts"
+import type { CommitTrace, VoteStore } from "./VoteStore.ts"
 
 interface StoredVote {
   readonly option: string
@@ -17,7 +17,7 @@ export const makeMemoryVoteStore: Effect.Effect<VoteStore["Service"]> = Effect.g
   const votes = new Map<string, StoredVote>()
   const counts = new Map<string, number>()
   let updatedAt: Date | undefined
-  const changed = yield* PubSub.unbounded<void>()
+  const changed = yield* PubSub.unbounded<CommitTrace>()
 
   const move = (option: string, delta: number) => counts.set(option, (counts.get(option) ?? 0) + delta)
 

@@ -1,10 +1,11 @@
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { entryPosition } from "@voting/domain"
+import { encodeTraceparent, TracingEnabled } from "@voting/platform"
 import { Cause, Duration, Effect, PubSub, Result, Stream } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { latestPerVoter } from "./LatestPerVoter.ts"
 import { StoreUnavailable } from "./StoreUnavailable.ts"
-import type { VoteStore } from "./VoteStore.ts"
+import type { CommitTrace, VoteStore } from "./VoteStore.ts"
 
 /** The NOTIFY channel a commit that changed votes signals on. */
 export const resultsChannel = "vote_results"
@@ -38,8 +39,8 @@ const typedArray = (values: ReadonlyArray<unknown>, elementOid: number) =>
 
 /** Where the store's change feed comes from, and what a commit that changed votes does for it. */
 interface ChangeFeed {
-  readonly changes: Stream.Stream<void, StoreUnavailable>
-  readonly committed: Effect.Effect<void>
+  readonly changes: Stream.Stream<CommitTrace, StoreUnavailable>
+  readonly committed: (trace: CommitTrace) => Effect.Effect<void>
 }
 
 /**
@@ -48,7 +49,7 @@ interface ChangeFeed {
  * serves every batch size; the tally triggers and the NOTIFY commit with it.
  */
 const makeSqlVoteStore = (sql: SqlClient.SqlClient, feed: ChangeFeed): VoteStore["Service"] => {
-  const record = (batch: Parameters<VoteStore["Service"]["record"]>[0]) => {
+  const recordIn = (batch: Parameters<VoteStore["Service"]["record"]>[0], trace: CommitTrace) => {
     // Sorted by voter so concurrent batches lock rows in the same order.
     const votes = latestPerVoter(batch).sort((a, b) => (a.vote.voterId < b.vote.voterId ? -1 : 1))
     if (votes.length === 0) return Effect.succeed(0)
@@ -96,15 +97,31 @@ const makeSqlVoteStore = (sql: SqlClient.SqlClient, feed: ChangeFeed): VoteStore
         RETURNING 1
       ),
       notified AS (
-        SELECT pg_notify(${resultsChannel}, '') FROM (SELECT 1 FROM changed LIMIT 1) AS any_change
+        SELECT pg_notify(${resultsChannel}, ${trace ?? ""}) FROM (SELECT 1 FROM changed LIMIT 1) AS any_change
       )
       SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM notified) AS notified`.pipe(
       Effect.map((rows) => Number(rows[0]?.changed ?? 0)),
-      Effect.tap((changed) => (changed > 0 ? feed.committed : Effect.void)),
+      Effect.tap((changed) => (changed > 0 ? feed.committed(trace) : Effect.void)),
       Effect.mapError(unavailable("record votes")),
       bounded("record votes")
     )
   }
+
+  /**
+   * One span a batch. With tracing on, the NOTIFY payload is the span's
+   * `traceparent`, so the result service's re-read links to this commit.
+   */
+  const record = (batch: Parameters<VoteStore["Service"]["record"]>[0]) =>
+    Effect.withFiber((fiber) => {
+      const span = fiber.cache.span
+      const traced = span?._tag === "Span" && span.sampled && fiber.getRef(TracingEnabled)
+      return recordIn(batch, traced ? encodeTraceparent(span) : undefined)
+    }).pipe(
+      Effect.withSpan("VoteStore.record", {
+        kind: "client",
+        attributes: { "db.system.name": "postgresql", "db.operation.batch.size": batch.length }
+      })
+    )
 
   return {
     record,
@@ -135,10 +152,13 @@ export const makePgVoteStore = Effect.gen(function* () {
   return makeSqlVoteStore(sql, {
     changes: Stream.unwrap(
       Effect.map(sql.listen(resultsChannel), (notifications) =>
-        Stream.fromQueue(notifications).pipe(Stream.as(undefined), Stream.prepend([undefined]))
+        Stream.fromQueue(notifications).pipe(
+          Stream.map(({ payload }): CommitTrace => (payload === "" ? undefined : payload)),
+          Stream.prepend([undefined])
+        )
       )
     ).pipe(Stream.mapError(unavailable("listen for changes"))),
-    committed: Effect.void
+    committed: () => Effect.void
   })
 })
 
@@ -150,7 +170,7 @@ export const makePgVoteStore = Effect.gen(function* () {
  */
 export const makePgVoteStoreInProcess = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const committed = yield* PubSub.unbounded<void>()
+  const committed = yield* PubSub.unbounded<CommitTrace>()
   return makeSqlVoteStore(sql, {
     // Subscribed before the first emission, so a commit between the first read and the
     // subscription is not missed.
@@ -159,6 +179,6 @@ export const makePgVoteStoreInProcess = Effect.gen(function* () {
         Stream.fromSubscription(subscription).pipe(Stream.prepend([undefined]))
       )
     ),
-    committed: PubSub.publish(committed, undefined).pipe(Effect.asVoid)
+    committed: (trace) => PubSub.publish(committed, trace).pipe(Effect.asVoid)
   })
 })

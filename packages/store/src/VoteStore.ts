@@ -10,6 +10,9 @@ export interface Tally {
   readonly updatedAt: Date | undefined
 }
 
+/** The `traceparent` of the traced write behind a change, or undefined. */
+export type CommitTrace = string | undefined
+
 /**
  * Where votes end up: one current vote per voter, and the counts per option.
  */
@@ -26,8 +29,10 @@ export class VoteStore extends Context.Service<
     /**
      * Emits once on subscribing and once after every committed change. It
      * fails when the connection carrying it drops; subscribe again to go on.
+     * A change names the span of the write that committed it (its W3C
+     * `traceparent`) when that write was traced, for the reader to link to.
      */
-    readonly changes: Stream.Stream<void, StoreUnavailable>
+    readonly changes: Stream.Stream<CommitTrace, StoreUnavailable>
     readonly ping: Effect.Effect<void, StoreUnavailable>
   }
 >()("@voting/store/VoteStore") {

@@ -1,10 +1,25 @@
 import type { Poll, Results } from "@voting/domain"
-import { LivePoll, retryWithBackoff } from "@voting/platform"
+import { decodeTraceparent, LivePoll, retryWithBackoff, TracingEnabled } from "@voting/platform"
 import { type Tally, VoteStore } from "@voting/store"
-import { Clock, Context, Duration, Effect, Latch, Layer, Metric, Option, Stream, SubscriptionRef } from "effect"
+import {
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Latch,
+  Layer,
+  Metric,
+  Option,
+  Stream,
+  SubscriptionRef,
+  type Tracer
+} from "effect"
 
 /** The shortest gap between two reads of the tally: a burst of commits costs one read. */
 export const coalesceWindow = Duration.millis(50)
+
+/** The most commits one re-read links to; a burst beyond it is still read, its later links left off. */
+export const maxLinkedCommits = 128
 
 export const tallyReads = Metric.counter("result_refreshes_total", {
   description: "Times the tally was read after a change"
@@ -60,14 +75,34 @@ export class ResultsFeed extends Context.Service<
       const results = yield* SubscriptionRef.make(Option.none<Results>())
       const stale = yield* Latch.make(true)
       let listening = false
+      const tracing = yield* TracingEnabled
+      // The traced commits since the last read: the next read and push links to each.
+      let commits: Array<Tracer.SpanLink> = []
 
-      const refresh = Effect.gen(function* () {
+      const read = Effect.gen(function* () {
         const tally = yield* store.tally
         const poll = yield* livePoll.current
         const next = Option.some(toResults(poll, tally, yield* Clock.currentTimeMillis))
         yield* SubscriptionRef.update(results, (previous) => (sameResults(previous, next) ? previous : next))
         yield* Metric.update(tallyReads, 1)
       }).pipe(retryWithBackoff("reading the tally failed; retrying"))
+
+      /**
+       * One span a re-read (reading the tally and handing the results to every
+       * open stream), linked to each commit it covers: one re-read serves
+       * many commits, so it links to them rather than belonging to one.
+       */
+      const refresh = Effect.suspend(() => {
+        const links = commits
+        commits = []
+        return Effect.withSpan(read, "ResultsFeed.refresh", { links })
+      })
+
+      const noteCommit = (trace: string | undefined) => {
+        if (!tracing || commits.length >= maxLinkedCommits) return
+        const span = decodeTraceparent(trace)
+        if (span?.sampled) commits.push({ span, attributes: {} })
+      }
 
       yield* Effect.forkScoped(
         Effect.forever(
@@ -82,9 +117,10 @@ export class ResultsFeed extends Context.Service<
 
       yield* Effect.forkScoped(
         store.changes.pipe(
-          Stream.runForEach(() =>
+          Stream.runForEach((trace) =>
             Effect.sync(() => {
               listening = true
+              noteCommit(trace)
             }).pipe(Effect.andThen(stale.open))
           ),
           retryWithBackoff("lost the results change feed; reconnecting", {

@@ -1,5 +1,6 @@
+import type { VoteMessage } from "@voting/domain"
 import { type OptionId, UnknownOption, type VoterId } from "@voting/domain"
-import { type ClientRequest, LivePoll, requestRetry } from "@voting/platform"
+import { type ClientRequest, encodeTraceparent, LivePoll, requestRetry, TracingEnabled } from "@voting/platform"
 import { type QueueUnavailable, VoteQueue } from "@voting/queue"
 import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { votesAccepted } from "./VoteMetrics.ts"
@@ -28,6 +29,21 @@ export class BallotBox extends Context.Service<
       const queue = yield* VoteQueue
       const limit = yield* VoteRateLimit
       const countAccepted = Metric.update(votesAccepted, 1)
+      // With tracing on, the vote is queued inside its own producer span, whose context rides in the
+      // entry for the worker; with tracing off, the plain call, so an untraced vote pays nothing.
+      const enqueue = (yield* TracingEnabled)
+        ? (message: VoteMessage) =>
+            Effect.withFiber((fiber) => {
+              const span = fiber.cache.span
+              return queue.enqueue(
+                span?._tag === "Span" && span.sampled ? { ...message, traceparent: encodeTraceparent(span) } : message
+              )
+            }).pipe(
+              // A line a traced vote at debug level, carrying the trace id (Logging.ts), for finding it.
+              Effect.tap((entry) => Effect.logDebug("vote queued", { entry })),
+              Effect.withSpan("VoteQueue.enqueue", { kind: "producer" })
+            )
+        : queue.enqueue
       return BallotBox.of({
         // Plain combinators rather than a traced generator: this runs for every vote.
         cast: (voterId, choice, request) =>
@@ -47,9 +63,11 @@ export class BallotBox extends Context.Service<
                   if (limited !== undefined) return Effect.fail(limited)
                   // How long one attempt may take is the queue's own bound (the Redis client's command timeout),
                   // not a timer raced against every vote here.
-                  return queue
-                    .enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() })
-                    .pipe(Effect.retry(requestRetry), Effect.andThen(countAccepted), Effect.as(option.id))
+                  return enqueue({ voter: voterId, option: option.id, at: new Date(now).toISOString() }).pipe(
+                    Effect.retry(requestRetry),
+                    Effect.andThen(countAccepted),
+                    Effect.as(option.id)
+                  )
                 }
               )
             }

@@ -8,8 +8,9 @@ import {
   Vote,
   VoterId
 } from "@voting/domain"
+import { decodeTraceparent } from "@voting/platform"
 import type { Delivery } from "@voting/queue"
-import { DateTime, Schema } from "effect"
+import { DateTime, Schema, type Tracer } from "effect"
 
 const isoInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
@@ -65,3 +66,11 @@ export const decodeDelivery = (delivery: Delivery, poll: Poll): QueuedVote | Mal
   const vote = new Vote({ voterId: voter, option, acceptedAt }, { disableChecks: true })
   return { entryId: delivery.id, vote }
 }
+
+/**
+ * The span that queued the entry, from its `traceparent` field, or undefined:
+ * a missing or malformed one (an old entry, another producer) only means the
+ * vote is not linked to its trace. It never makes the entry malformed.
+ */
+export const deliveryTrace = (delivery: Delivery): Tracer.ExternalSpan | undefined =>
+  decodeTraceparent(delivery.fields.traceparent)
