@@ -74,6 +74,24 @@ export const voteQueueContract = (name: string, makeLayer: () => Layer.Layer<Vot
       )
     )
 
+    it.live("carries a vote's traceparent in its entry, and only when the vote has one", () =>
+      run(
+        Effect.gen(function* () {
+          const queue = yield* VoteQueue
+          const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+          // In one round, so the Redis queue sends both in one batch: a traced vote and an untraced one.
+          const [traced, plain] = yield* Effect.all(
+            [queue.enqueue({ ...message("t1"), traceparent }), queue.enqueue(message("t2"))],
+            { concurrency: "unbounded" }
+          )
+          const delivered = yield* queue.receive({ consumer: "c1", count: 10, block: noWait })
+          const fieldsOf = (id: unknown) => delivered.find((d) => d.id === id)?.fields
+          assert.deepStrictEqual(fieldsOf(traced), { ...message("t1"), traceparent })
+          assert.deepStrictEqual(fieldsOf(plain), message("t2"))
+        })
+      )
+    )
+
     it.live("wakes a waiting consumer when an entry arrives", () =>
       run(
         Effect.gen(function* () {

@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
 import { type EntryId, Vote, type VoterId } from "@voting/domain"
+import { TracingEnabled } from "@voting/platform"
 import { TestPgClient } from "@voting/test-support/TestDatabase"
-import { DateTime, Effect, Layer } from "effect"
+import { DateTime, Effect, Fiber, Layer, Stream, Tracer } from "effect"
 import { VoteStore } from "../src/VoteStore.ts"
 import { queued, voteStoreContract } from "./VoteStoreContract.ts"
 
@@ -89,6 +90,30 @@ describe("PgVoteStore on a real PostgreSQL", () => {
           ["whole", "1763798335000"]
         ]
       )
+    }).pipe(Effect.provide(layer()), Effect.scoped)
+  )
+
+  it.live("names the traced write in its NOTIFY, for the reader to link to; an untraced one sends nothing", () =>
+    Effect.gen(function* () {
+      const store = yield* VoteStore
+      const recorded: Array<Tracer.Span> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          if (options.name === "VoteStore.record") recorded.push(span)
+          return span
+        }
+      })
+      const signals = yield* Effect.forkChild(Stream.runCollect(Stream.take(store.changes, 3)))
+      // The first signal comes on subscribing; give the listener time to be in place.
+      yield* Effect.sleep("200 millis")
+      yield* store
+        .record([queued("1-0", "ann", "a")])
+        .pipe(Effect.withTracer(tracer), Effect.provideService(TracingEnabled, true))
+      yield* store.record([queued("2-0", "bob", "a")]).pipe(Effect.withTracer(tracer))
+      const collected = yield* Fiber.join(signals).pipe(Effect.timeout("5 seconds"))
+      const span = recorded[0] as Tracer.Span
+      assert.deepStrictEqual(collected, [undefined, `00-${span.traceId}-${span.spanId}-01`, undefined])
     }).pipe(Effect.provide(layer()), Effect.scoped)
   )
 })

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type EntryId, MalformedMessage } from "@voting/domain"
 import { pollOf } from "@voting/test-support/Polls"
-import { decodeDelivery } from "../src/DecodeDelivery.ts"
+import { decodeDelivery, deliveryTrace } from "../src/DecodeDelivery.ts"
 
 const poll = pollOf("Pets", "a=Cats,b=Dogs")
 const voter = "AbCdEfGhIjKlMnOpQrStUv"
@@ -31,5 +31,28 @@ describe("decodeDelivery", () => {
     const decoded = decodeDelivery(delivery(fields as Record<string, string>), poll)
     assert.instanceOf(decoded, MalformedMessage)
     assert.strictEqual((decoded as MalformedMessage).reason, reason)
+  })
+})
+
+describe("deliveryTrace", () => {
+  const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+  it("reads the span that queued the entry from its traceparent", () => {
+    assert.deepInclude(deliveryTrace(delivery({ voter, option: "a", at, traceparent })), {
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      sampled: true
+    })
+  })
+
+  it.each([
+    ["no traceparent (an old entry, another producer)", {}],
+    ["a malformed one", { traceparent: "garbage" }],
+    ["an all-zero trace id", { traceparent: `00-${"0".repeat(32)}-00f067aa0ba902b7-01` }],
+    ["a long one", { traceparent: `${traceparent}-${"x".repeat(400)}` }]
+  ])("finds no context in an entry with %s, and the vote is still a vote", (_, extra) => {
+    const entry = delivery({ voter, option: "a", at, ...extra })
+    assert.isUndefined(deliveryTrace(entry))
+    assert.notInstanceOf(decodeDelivery(entry, poll), MalformedMessage)
   })
 })

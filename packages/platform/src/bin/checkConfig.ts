@@ -24,6 +24,7 @@ import {
 import { type ConfigKey, secretKeys } from "../ConfigKeys.ts"
 import { ConfigSources } from "../ConfigSources.ts"
 import { databaseRolesConfig, postgresConfig } from "../PostgresConfig.ts"
+import { tracingConfig } from "../TracingConfig.ts"
 
 /** The keys `--require-secret[=KEY,...]` asks for: bare, POSTGRES_PASSWORD. */
 const requested = process.argv
@@ -52,6 +53,7 @@ const check = Effect.gen(function* () {
   yield* trustedProxiesConfig
   yield* voteRateLimitConfig
   yield* resultStreamLimitsConfig
+  yield* tracingConfig("check-config")
   const poll = yield* pollConfig
   const unknown = requested.filter((key) => !(secretKeys as ReadonlyArray<string>).includes(key))
   if (unknown.length > 0) {
