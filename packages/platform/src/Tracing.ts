@@ -66,7 +66,11 @@ const exportingTo = (settings: TracingSettings) =>
     Effect.map(
       Effect.promise(() => import("./internal/OtlpTracing.ts")),
       (module) =>
-        Layer.mergeAll(module.otlpTracerLayer(settings), httpSpanSettings, Layer.succeed(TracingEnabled)(true))
+        Layer.mergeAll(
+          module.otlpTracerLayer(settings, { dropped: spansDropped, exported: spansExported }),
+          httpSpanSettings,
+          Layer.succeed(TracingEnabled)(true)
+        )
     )
   )
 

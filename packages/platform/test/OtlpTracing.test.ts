@@ -67,6 +67,7 @@ describe("sampling", () => {
   })
 })
 
+const counters = { dropped: spansDropped, exported: spansExported }
 const counted = Effect.all({ dropped: Metric.value(spansDropped), exported: Metric.value(spansExported) })
 
 /** A collector that holds every post until `release`, then answers 200. */
@@ -135,7 +136,7 @@ describe("export to a collector that is behind", () => {
             assert.isBelow(accounted, total + 1)
             yield* Effect.sleep("50 millis")
           }
-        }).pipe(Effect.provide(otlpTracerLayer(settingsFor(collector.url))))
+        }).pipe(Effect.provide(otlpTracerLayer(settingsFor(collector.url), counters)))
       }).pipe(Effect.scoped),
     30_000
   )
@@ -149,7 +150,7 @@ describe("export to a collector that is behind", () => {
         const collector = yield* stalledCollector.pipe(Effect.scoped)
         yield* Effect.gen(function* () {
           for (let i = 0; i < 10; i++) yield* Effect.void.pipe(Effect.withSpan("refused"))
-        }).pipe(Effect.provide(otlpTracerLayer(settingsFor(collector.url))))
+        }).pipe(Effect.provide(otlpTracerLayer(settingsFor(collector.url), counters)))
         // The layer's scope closed: its final flush was posted and refused.
         const after = yield* counted
         assert.strictEqual(after.dropped.count - before.dropped.count, 10)

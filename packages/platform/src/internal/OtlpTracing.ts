@@ -3,11 +3,30 @@
  * behind a sampler, posting through a bounded transport that never makes a
  * caller wait and counts every span it cannot deliver.
  */
-import { ConfigProvider, Context, Effect, type Exit, Layer, Option, Tracer } from "effect"
-import { type HttpBody, HttpClient, HttpClientResponse } from "effect/http"
-import { OtlpExporter, OtlpSerialization, OtlpTracer } from "effect/observability"
-import { spansDropped, spansExported } from "../Tracing.ts"
+// Every module by its own path, never through a barrel ("effect", "effect/http"), and nothing of
+// this package at run time: the bundler wraps a dynamically imported module for lazy loading, and a
+// barrel reached from it would come whole into every bundle, 350 KB more to parse at start.
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as HttpBody from "effect/http/HttpBody"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Layer from "effect/Layer"
+import type * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as OtlpExporter from "effect/observability/OtlpExporter"
+import * as OtlpSerialization from "effect/observability/OtlpSerialization"
+import * as OtlpTracer from "effect/observability/OtlpTracer"
+import * as Tracer from "effect/Tracer"
 import type { Sampler, TracingSettings } from "../TracingConfig.ts"
+
+/** The counters the transport adds to (Tracing.ts owns them, so they exist with tracing off too). */
+export interface ExportCounters {
+  readonly dropped: Metric.Counter<number>
+  readonly exported: Metric.Counter<number>
+}
 
 /**
  * Spans Effect's exporter gathers before it posts them, and how often it posts
@@ -132,84 +151,85 @@ interface QueuedPost {
  * `maxQueuedSpans` spans, and never turns the exporter off for a minute (what
  * Effect's exporter does after a failed post, dropping uncounted meanwhile).
  */
-const boundedTransport = Effect.gen(function* () {
-  const context = yield* Effect.context<never>()
-  const queue: Array<QueuedPost> = []
-  let queuedSpans = 0
-  let posting: Promise<void> | undefined
-  const dropped = (spans: number) => spansDropped.updateUnsafe(spans, context)
-  const spanCounts = new WeakMap<HttpBody.HttpBody, number>()
+const boundedTransport = ({ dropped: spansDropped, exported: spansExported }: ExportCounters) =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<never>()
+    const queue: Array<QueuedPost> = []
+    let queuedSpans = 0
+    let posting: Promise<void> | undefined
+    const dropped = (spans: number) => spansDropped.updateUnsafe(spans, context)
+    const spanCounts = new WeakMap<HttpBody.HttpBody, number>()
 
-  const post = async (url: string, { body, spans }: QueuedPost) => {
-    try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": body.contentType },
-        body: body.body as Uint8Array<ArrayBuffer>,
-        signal: AbortSignal.timeout(postTimeoutMs)
-      })
-      await response.arrayBuffer()
-      if (response.ok) spansExported.updateUnsafe(spans, context)
-      else dropped(spans)
-    } catch {
-      dropped(spans)
-    }
-  }
-
-  const drain = async (url: string) => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-      queuedSpans -= next.spans
-      await post(url, next)
-    }
-    posting = undefined
-  }
-
-  const client = HttpClient.make((request, url) =>
-    Effect.sync(() => {
-      const body = request.body
-      if (body._tag === "Uint8Array") {
-        const spans = spanCounts.get(body) ?? 0
-        if (queuedSpans + spans > maxQueuedSpans) dropped(spans)
-        else {
-          queue.push({ body, spans })
-          queuedSpans += spans
-          posting ??= drain(url.href)
-        }
+    const post = async (url: string, { body, spans }: QueuedPost) => {
+      try {
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": body.contentType },
+          body: body.body as Uint8Array<ArrayBuffer>,
+          signal: AbortSignal.timeout(postTimeoutMs)
+        })
+        await response.arrayBuffer()
+        if (response.ok) spansExported.updateUnsafe(spans, context)
+        else dropped(spans)
+      } catch {
+        dropped(spans)
       }
-      return HttpClientResponse.fromWeb(request, new Response(null, { status: 200 }))
-    })
-  )
-
-  yield* Effect.addFinalizer(() =>
-    Effect.promise(() =>
-      posting === undefined
-        ? Promise.resolve()
-        : Promise.race([posting, new Promise<void>((resolve) => setTimeout(resolve, shutdownDrainMs).unref())])
-    )
-  )
-
-  /** Effect's serialization, noting how many spans each body holds for the counters. */
-  const counting = (
-    serialization: OtlpSerialization.OtlpSerialization["Service"]
-  ): OtlpSerialization.OtlpSerialization["Service"] => ({
-    ...serialization,
-    traces: (data) => {
-      const body = serialization.traces(data)
-      let spans = 0
-      for (const resource of data.resourceSpans) for (const scope of resource.scopeSpans) spans += scope.spans.length
-      spanCounts.set(body, spans)
-      return body
     }
+
+    const drain = async (url: string) => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        queuedSpans -= next.spans
+        await post(url, next)
+      }
+      posting = undefined
+    }
+
+    const client = HttpClient.make((request, url) =>
+      Effect.sync(() => {
+        const body = request.body
+        if (body._tag === "Uint8Array") {
+          const spans = spanCounts.get(body) ?? 0
+          if (queuedSpans + spans > maxQueuedSpans) dropped(spans)
+          else {
+            queue.push({ body, spans })
+            queuedSpans += spans
+            posting ??= drain(url.href)
+          }
+        }
+        return HttpClientResponse.fromWeb(request, new Response(null, { status: 200 }))
+      })
+    )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() =>
+        posting === undefined
+          ? Promise.resolve()
+          : Promise.race([posting, new Promise<void>((resolve) => setTimeout(resolve, shutdownDrainMs).unref())])
+      )
+    )
+
+    /** Effect's serialization, noting how many spans each body holds for the counters. */
+    const counting = (
+      serialization: OtlpSerialization.OtlpSerialization["Service"]
+    ): OtlpSerialization.OtlpSerialization["Service"] => ({
+      ...serialization,
+      traces: (data) => {
+        const body = serialization.traces(data)
+        let spans = 0
+        for (const resource of data.resourceSpans) for (const scope of resource.scopeSpans) spans += scope.spans.length
+        spanCounts.set(body, spans)
+        return body
+      }
+    })
+    return { client, counting }
   })
-  return { client, counting }
-})
 
 /** Effect's OtlpTracer to `settings.tracesUrl`, sampled by `settings.sampler`, over the bounded transport. */
-export const otlpTracerLayer = (settings: TracingSettings) =>
+export const otlpTracerLayer = (settings: TracingSettings, counters: ExportCounters) =>
   Layer.effect(
     Tracer.Tracer,
     Effect.gen(function* () {
-      const transport = yield* boundedTransport
+      const transport = yield* boundedTransport(counters)
       const base = Context.get(
         yield* Layer.build(
           settings.protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf
