@@ -5,7 +5,7 @@
  *
  *   npm run bench                     every figure, 3 runs each (about 6 minutes)
  *   npm run bench -- --quick          1 short run each, for a smoke check
- *   npm run bench -- --only=vote,drain,latency,streams,results,standalone
+ *   npm run bench -- --only=vote,drain,latency,streams,results,standalone,tracing
  *   npm run bench -- --profile        services write CPU profiles to bench/results/profiles/
  *   npm run bench -- --node-options="--max-semi-space-size=2"   Node flags for the services only
  *   npm run bench -- --from-source    run the services from their TypeScript sources, not the production bundles
@@ -21,6 +21,7 @@ import { type LiveLatencyResult, liveLatency } from "./scenarios/LiveLatency.ts"
 import { type ResultApiResult, resultApi, storeVotes, waitForTotal } from "./scenarios/ResultApi.ts"
 import { type StandaloneResult, standaloneVotes } from "./scenarios/Standalone.ts"
 import { type StreamClientsResult, streamClients } from "./scenarios/StreamClients.ts"
+import { type TracingCostResult, tracingCost } from "./scenarios/TracingCost.ts"
 import { type VoteThroughputResult, voteThroughput } from "./scenarios/VoteThroughput.ts"
 import { type WorkerDrainResult, workerDrain } from "./scenarios/WorkerDrain.ts"
 import { createBenchEnv } from "./support/BenchEnv.ts"
@@ -42,7 +43,7 @@ const { values: flags } = parseArgs({
 const quick = flags.quick
 const profile = flags.profile
 const fromSource = flags["from-source"]
-const scenarios = ["vote", "drain", "latency", "streams", "results", "standalone"] as const
+const scenarios = ["vote", "drain", "latency", "streams", "results", "standalone", "tracing"] as const
 type Scenario = (typeof scenarios)[number]
 const selected = new Set<Scenario>(flags.only === undefined ? scenarios : (flags.only.split(",") as Array<Scenario>))
 for (const name of selected) {
@@ -91,6 +92,7 @@ interface Figures {
   streams?: StreamClientsResult
   results?: ResultApiResult
   standalone?: StandaloneResult
+  tracing?: TracingCostResult
 }
 
 const main = async () => {
@@ -170,6 +172,10 @@ const main = async () => {
       section(`vote throughput: ${settings.vote.connections} connections, ${durationSeconds} s a run, ${runs} run(s)`)
       figures.vote = await voteThroughput(env, vote, bare, settings.vote, log)
     }
+    if (selected.has("tracing")) {
+      section("tracing cost: vote throughput with tracing off, on at ratio 1.0 and 0.01; a drain of traced votes")
+      figures.tracing = await tracingCost(env, bare, { ...settings.vote, drainVotes: settings.drain.votes }, log)
+    }
     await stop(bare)
 
     let workers: Array<BenchProcess> = []
@@ -231,7 +237,7 @@ const main = async () => {
 }
 
 const buildReport = (figures: Figures) => {
-  const { vote, drain, latency, streams, results, standalone } = figures
+  const { vote, drain, latency, streams, results, standalone, tracing } = figures
   const one = drain?.byWorkers.find((entry) => entry.workers === 1)
   const two = drain?.byWorkers.find((entry) => entry.workers === 2)
   const rows: Array<Row> = []
@@ -366,6 +372,24 @@ const buildReport = (figures: Figures) => {
         value: `${standalone.residentIdleMb} / ${standalone.residentPeakMb}`
       }
     )
+  if (tracing) {
+    const off = tracing.modes.find((mode) => mode.mode === "off")
+    for (const mode of tracing.modes) {
+      const change = off === undefined ? 0 : mode.ratio.median / off.ratio.median - 1
+      rows.push(
+        { figure: `vote / bare, tracing ${mode.mode}`, unit: "ratio", value: mode.ratio },
+        { figure: `vote CPU a vote, tracing ${mode.mode}`, unit: "µs", value: mode.cpuMicrosPerVote },
+        ...(mode === off
+          ? []
+          : [{ figure: `vote / bare, tracing ${mode.mode} vs off`, unit: "%", value: Math.round(change * 1000) / 10 }])
+      )
+    }
+    for (const run of tracing.drain) {
+      rows.push(
+        { figure: `drain of traced votes, tracing ${run.mode}`, unit: "votes/s", value: run.votesPerSecond },
+        { figure: `worker CPU a traced vote, tracing ${run.mode}`, unit: "µs", value: run.cpuMicrosPerVote }
+      )
+    }
   }
   for (const [name, mb] of Object.entries(figures.idleResidentMb)) {
     const isService = name !== "bare"
