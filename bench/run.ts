@@ -372,6 +372,7 @@ const buildReport = (figures: Figures) => {
         value: `${standalone.residentIdleMb} / ${standalone.residentPeakMb}`
       }
     )
+  }
   if (tracing) {
     const off = tracing.modes.find((mode) => mode.mode === "off")
     for (const mode of tracing.modes) {
