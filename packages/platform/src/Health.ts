@@ -1,7 +1,8 @@
-import { Context, Deferred, Duration, Effect, Layer, Ref } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Metric, Ref } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { healthPaths } from "./HealthPaths.ts"
+import { spansDropped, spansExported } from "./Tracing.ts"
 
 /** What a failed readiness check fails with: anything that says what is wrong. */
 export interface CheckFailure {
@@ -68,6 +69,9 @@ const answerHeaders: Readonly<Record<string, string>> = {
 export const HealthRoutes = HttpRouter.use(
   Effect.fn(function* (router) {
     const health = yield* Health
+    // The tracing counters on /metrics from the start, at 0 while tracing is off, so a dashboard always finds them.
+    yield* Metric.update(spansDropped, 0)
+    yield* Metric.update(spansExported, 0)
     yield* router.add(
       "GET",
       healthPaths.live,

@@ -74,18 +74,13 @@ const exportingTo = (settings: TracingSettings) =>
     )
   )
 
-/** Both counters on /metrics from the start, at 0 when tracing is off, so a dashboard always finds them. */
-const countersShown = Layer.effectDiscard(
-  Effect.andThen(Metric.update(spansDropped, 0), Metric.update(spansExported, 0))
-)
-
 /**
  * The tracing layer of a component: Effect's OTLP tracer when
- * OTEL_EXPORTER_OTLP_ENDPOINT is set, else nothing but the two counters.
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set, else nothing at all.
  */
 export const TracingLayer = (component: string) =>
   Layer.unwrap(
     Effect.map(tracingConfig(component), (settings) =>
-      Option.isSome(settings) ? Layer.merge(exportingTo(settings.value), countersShown) : countersShown
+      Option.isSome(settings) ? exportingTo(settings.value) : Layer.empty
     )
   )
