@@ -348,6 +348,7 @@ const buildReport = (figures: Figures) => {
         floor: { text: ">= 3,000", met: standalone.requestsPerSecond.median >= 3_000 }
       },
       { figure: "npm start vote latency p50", unit: "ms", value: standalone.latencyP50Ms },
+      { figure: "npm start CPU per vote", unit: "µs", value: standalone.cpuMicrosPerVote },
       {
         figure: `npm start vote latency p99 (${standalone.connections} conns)`,
         unit: "ms",

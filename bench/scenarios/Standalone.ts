@@ -34,6 +34,8 @@ export interface StandaloneResult {
   readonly allCounted: boolean
   readonly counts: ReadonlyArray<{ readonly ok2xx: number; readonly counted: number; readonly sent: number }>
   readonly cores: CpuShares
+  /** CPU time of the whole process (both pages, the worker, the database thread) per vote answered. */
+  readonly cpuMicrosPerVote: Spread
   readonly residentIdleMb: number
   readonly residentPeakMb: number
 }
@@ -142,6 +144,7 @@ export const standaloneVotes = async (
       const countedSeconds: Array<number> = []
       const counts: Array<{ ok2xx: number; counted: number; sent: number }> = []
       const cores: Array<CpuShares> = []
+      const cpuMicrosPerVote: Array<number> = []
       let peak = 0
       for (let run = 1; run <= settings.runs; run++) {
         const before = await countedTotal(standalone)
@@ -149,7 +152,8 @@ export const standaloneVotes = async (
           const running = load(settings.durationSeconds)
           const meter = cpuMeter({ standalone: standalone.pid })
           const result = await running.result
-          return { result, cores: { ...meter.read(), load: result.cores } }
+          const shares: CpuShares = { ...meter.read(), load: result.cores }
+          return { result, cores: shares }
         })
         const ended = performance.now()
         const { result } = measured.result
@@ -166,12 +170,14 @@ export const standaloneVotes = async (
         countedSeconds.push(seconds)
         counts.push({ ok2xx: result.ok, counted, sent: result.sent })
         cores.push(measured.result.cores)
+        const micros = ((measured.result.cores.standalone ?? 0) * result.durationSeconds * 1e6) / result.completed
+        cpuMicrosPerVote.push(micros)
         peak = Math.max(peak, measured.peakMb.standalone ?? 0)
         log(
           `  run ${run}: ${result.requestsPerSecond.toFixed(0)} votes/s (p50 ${result.latencyMs.p50} ms, ` +
             `p99 ${result.latencyMs.p99} ms, errors ${result.errors}, ${result.ok} answered 2xx); ` +
             `all counted ${seconds.toFixed(2)} s after the load ended (${counted} counted)\n` +
-            `         cores used: ${describeShares(measured.result.cores)}`
+            `         cores used: ${describeShares(measured.result.cores)}; npm start's CPU ${micros.toFixed(0)} µs a vote`
         )
       }
       return {
@@ -190,6 +196,7 @@ export const standaloneVotes = async (
         allCounted: counts.every((c) => c.counted >= c.ok2xx && c.counted <= c.sent),
         counts,
         cores: medianShares(cores),
+        cpuMicrosPerVote: spread(cpuMicrosPerVote, 0),
         residentIdleMb,
         residentPeakMb: Math.round(peak)
       }
