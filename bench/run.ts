@@ -399,7 +399,7 @@ const buildReport = (figures: Figures) => {
       figure: `${name} resident, idle`,
       unit: "MB",
       value: mb,
-      ...(isService ? { floor: { text: "< 120", met: mb < 120 } } : {})
+      ...(isService ? { floor: { text: "<= 80", met: mb <= 80 } } : {})
     })
   }
   for (const [name, mb] of Object.entries(figures.idlePrivateMb)) {

@@ -4,6 +4,7 @@ import { HttpServerError } from "effect/http"
 import { ConfigSources } from "./ConfigSources.ts"
 import { Health } from "./Health.ts"
 import { LoggingLayer } from "./Logging.ts"
+import { settleMemory } from "./SettleMemory.ts"
 import { TracingLayer } from "./Tracing.ts"
 
 /** The contract gives every component 10 seconds from SIGTERM to exit; this leaves a margin. */
@@ -68,6 +69,8 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
       })
     )
     yield* Effect.logInfo(`${component} started`)
+    // Start-up is over: the C heap it used and no longer needs goes back before the first request.
+    yield* settleMemory
     return yield* Effect.never
   }).pipe(
     Effect.scoped,
