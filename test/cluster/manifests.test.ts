@@ -86,6 +86,7 @@ describe("kustomizations", () => {
       .filter((o) => dev.some((d) => key(d) === key(o) && JSON.stringify(d) !== JSON.stringify(o)))
       .map(key)
     expect(changed.sort()).toEqual([
+      "ConfigMap/voting-config",
       "Deployment/result",
       "Deployment/vote",
       "Deployment/worker",
@@ -93,6 +94,9 @@ describe("kustomizations", () => {
       "NetworkPolicy/vote",
       "NetworkPolicy/worker"
     ])
+    const config = (list: typeof dev) => list.find((o) => key(o) === "ConfigMap/voting-config")?.data ?? {}
+    const extraKeys = Object.keys(config(withStack)).filter((k) => !(k in config(dev)))
+    expect(extraKeys.sort()).toEqual(["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"])
     // The Deployments change only by the annotation that rolls their pods when the flag flips.
     for (const name of ["vote", "result", "worker"]) {
       const before = structuredClone(dev.find((o) => key(o) === `Deployment/${name}`))

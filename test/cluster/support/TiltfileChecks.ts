@@ -173,6 +173,14 @@ export const tiltfileChecks: Record<string, Check> = {
           problems.push(issue("tilt/observability", `k8s_resource ${name}`, "declared without the flag"))
       return problems
     }
+    if (!exports)
+      problems.push(
+        issue(
+          "tilt/observability",
+          "ConfigMap/voting-config",
+          "with the flag the services must get OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+      )
     for (const [name, port, url] of uis) {
       const r = model.tilt.k8s_resources.find((k) => k.workload === name)
       if (!r) {
