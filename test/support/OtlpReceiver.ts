@@ -9,6 +9,9 @@ export interface ReceivedSpan {
   readonly parentSpanId: string | undefined
   readonly name: string
   readonly kind: number
+  /** Nanoseconds since the epoch, as decimal strings (OTLP/JSON's fixed64). */
+  readonly startTimeUnixNano: string
+  readonly endTimeUnixNano: string
   readonly links: ReadonlyArray<{ readonly traceId: string; readonly spanId: string }>
   readonly attributes: Readonly<Record<string, unknown>>
 }
@@ -33,6 +36,8 @@ interface OtlpTraces {
         readonly parentSpanId?: string
         readonly name: string
         readonly kind: number
+        readonly startTimeUnixNano: string | number
+        readonly endTimeUnixNano: string | number
         readonly attributes?: ReadonlyArray<OtlpKeyValue>
         readonly links?: ReadonlyArray<{ readonly traceId: string; readonly spanId: string }>
       }>
@@ -89,6 +94,8 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
               parentSpanId: span.parentSpanId,
               name: span.name,
               kind: span.kind,
+              startTimeUnixNano: String(span.startTimeUnixNano),
+              endTimeUnixNano: String(span.endTimeUnixNano),
               links: (span.links ?? []).map(({ traceId, spanId }) => ({ traceId, spanId })),
               attributes: attributesOf(span.attributes)
             })
