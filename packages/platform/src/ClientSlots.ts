@@ -1,5 +1,5 @@
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import type { HttpServerRequest } from "effect/http"
+import { nodeResponseOf } from "./HttpServer.ts"
 
 /** Which cap refused a slot: the client's own, or the process's. */
 export type SlotRefusal = "per-client" | "capacity"
@@ -65,9 +65,7 @@ export class ClientSlots {
       held = false
       this.release(key)
     }
-    const response: { once?: (event: "close", listener: () => void) => unknown } | undefined =
-      "response" in request ? NodeHttpServerRequest.toServerResponse(request) : undefined
-    if (typeof response?.once === "function") response.once("close", release)
+    nodeResponseOf(request)?.once("close", release)
     return release
   }
 }

@@ -1,7 +1,8 @@
 import { type IncomingMessage, Server, type ServerOptions, type ServerResponse } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Context, Deferred, Duration, Effect, Layer, Option, Tracer } from "effect"
-import { HttpRouter } from "effect/http"
+import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { type Component, managementPortConfig, maxConnectionsConfig, portConfig } from "./AppConfig.ts"
 import { FastRoutes, makeFastRouteTable } from "./FastRoutes.ts"
 import { Health, HealthRoutes } from "./Health.ts"
@@ -90,6 +91,14 @@ const closingServer = (maxConnections: number) =>
     )
     return server
   })
+
+/**
+ * The Node response behind a request these listeners serve, for a route that
+ * writes its answer itself (the result service's event streams) or watches it
+ * close; undefined for a request that did not come through Node.
+ */
+export const nodeResponseOf = (request: HttpServerRequest.HttpServerRequest): ServerResponse | undefined =>
+  "response" in request ? (NodeHttpServerRequest.toServerResponse(request) as ServerResponse) : undefined
 
 interface Listener {
   readonly port: number

@@ -10,6 +10,7 @@ import {
   Layer,
   Metric,
   Option,
+  type Scope,
   Stream,
   SubscriptionRef,
   type Tracer
@@ -53,9 +54,10 @@ const sameResults = (a: Option.Option<Results>, b: Option.Option<Results>) =>
  * The current results, kept in memory and pushed on change. The store's change
  * feed (LISTEN/NOTIFY) and poll edits mark the results stale; one fiber reads
  * the tally when they are, at most once per coalescing window, so a burst of
- * commits costs one read and every client is sent the same value. When the
- * listening connection drops it is opened again with backoff, and the first
- * signal on the new one triggers a read, catching up whatever was missed.
+ * commits costs one read and every client is sent the same value
+ * (`readAndPush`). When the listening connection drops it is opened again with
+ * backoff, and the first signal on the new one triggers a read, catching up
+ * whatever was missed.
  */
 export class ResultsFeed extends Context.Service<
   ResultsFeed,
@@ -63,6 +65,12 @@ export class ResultsFeed extends Context.Service<
     /** None until the tally has been read once. */
     readonly current: Effect.Effect<Option.Option<Results>>
     readonly changes: Stream.Stream<Results>
+    /**
+     * Calls `push` with the current results, if read yet, and then with every
+     * change, synchronously, within the read that found it (one call a change
+     * for any number of clients: the event streams' fan-out), until the scope closes.
+     */
+    readonly onChange: (push: (results: Results) => void) => Effect.Effect<void, never, Scope.Scope>
     /** Whether the change feed is connected now. */
     readonly listening: Effect.Effect<boolean>
   }
@@ -73,18 +81,27 @@ export class ResultsFeed extends Context.Service<
       const store = yield* VoteStore
       const livePoll = yield* LivePoll
       const results = yield* SubscriptionRef.make(Option.none<Results>())
+      const pushes = new Set<(results: Results) => void>()
       const stale = yield* Latch.make(true)
       let listening = false
       const tracing = yield* TracingEnabled
       // The traced commits since the last read: the next read and push links to each.
       let commits: Array<Tracer.SpanLink> = []
 
-      const read = Effect.gen(function* () {
+      /**
+       * The re-read and push, once per coalescing window at most: reads the
+       * tally and, when the results differ from the last ones, publishes them
+       * to `current` and `changes` and pushes them to every `onChange`
+       * listener before this effect ends.
+       */
+      const readAndPush = Effect.gen(function* () {
         const tally = yield* store.tally
         const poll = yield* livePoll.current
-        const next = Option.some(toResults(poll, tally, yield* Clock.currentTimeMillis))
-        yield* SubscriptionRef.update(results, (previous) => (sameResults(previous, next) ? previous : next))
+        const next = toResults(poll, tally, yield* Clock.currentTimeMillis)
         yield* Metric.update(tallyReads, 1)
+        if (sameResults(yield* SubscriptionRef.get(results), Option.some(next))) return
+        yield* SubscriptionRef.set(results, Option.some(next))
+        for (const push of pushes) push(next)
       }).pipe(retryWithBackoff("reading the tally failed; retrying"))
 
       /**
@@ -95,7 +112,7 @@ export class ResultsFeed extends Context.Service<
       const refresh = Effect.suspend(() => {
         const links = commits
         commits = []
-        return Effect.withSpan(read, "ResultsFeed.refresh", { links })
+        return Effect.withSpan(readAndPush, "ResultsFeed.refresh", { links })
       })
 
       const noteCommit = (trace: string | undefined) => {
@@ -141,6 +158,13 @@ export class ResultsFeed extends Context.Service<
           // A slow client only ever needs the latest results, never a backlog.
           Stream.buffer({ capacity: 1, strategy: "sliding" })
         ),
+        onChange: (push) =>
+          Effect.gen(function* () {
+            const current = yield* SubscriptionRef.get(results)
+            if (Option.isSome(current)) push(current.value)
+            pushes.add(push)
+            yield* Effect.addFinalizer(() => Effect.sync(() => pushes.delete(push)))
+          }),
         listening: Effect.sync(() => listening)
       })
     })
