@@ -10,7 +10,7 @@ import {
 } from "@voting/platform"
 import { Deferred, Duration, Effect, Metric } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { type EventSink, EventStreams } from "./EventStreams.ts"
+import { type EventSink, EventStreams, frame } from "./EventStreams.ts"
 import { ResultsFeed } from "./ResultsFeed.ts"
 
 /** A comment line now and then keeps proxies from closing a quiet stream. */
@@ -52,8 +52,8 @@ const refused = (reason: SlotRefusal) =>
   )
 
 // Each encoded once, the same bytes written to every stream.
-const resultsEvent = (results: Results) => Buffer.from(`event: results\ndata: ${JSON.stringify(results)}\n\n`)
-const heartbeat = Buffer.from(": heartbeat\n\n")
+const resultsEvent = (results: Results) => frame(Buffer.from(`event: results\ndata: ${JSON.stringify(results)}\n\n`))
+const heartbeat = frame(Buffer.from(": heartbeat\n\n"))
 // Tells EventSource how soon to reconnect after the stream ends (a restart, a deploy).
 const preamble = Buffer.from("retry: 2000\n\n")
 
@@ -67,6 +67,8 @@ const streamHead = {
     "content-type": "text/event-stream"
   }
 }
+
+const headOnly = HttpServerResponse.empty({ status: streamHead.status, headers: streamHead.headers })
 
 /**
  * `GET /api/results/stream`: the current results on connect, then an event
@@ -108,6 +110,8 @@ export const ResultsStreamRoute = HttpRouter.use(
     )
     yield* router.add("GET", "/api/results/stream", (request) =>
       Effect.suspend(() => {
+        // The router answers HEAD with the GET route: the head alone, as any answer to HEAD.
+        if (request.method === "HEAD") return Effect.succeed(headOnly)
         const release = slots.hold(requestClientKey(request, trusted), request)
         if (typeof release === "string") return refused(release)
         // The stream is written here, not by the router: it has ended by the time the handler returns.
