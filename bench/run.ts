@@ -441,6 +441,8 @@ const buildReport = (figures: Figures) => {
         floor: { text: "<= 1,000", met: fanout.p99Ms.median <= 1_000 && fanout.missed === 0 }
       },
       { figure: `result CPU for one vote, ${streamsText} streams`, unit: "ms", value: fanout.resultCpuMs },
+      { figure: "  of which in the kernel", unit: "ms", value: fanout.resultSystemCpuMs },
+      { figure: "client processes' CPU meanwhile", unit: "ms", value: fanout.clientsCpuMs },
       {
         figure: `result resident, ${streamsText} streams`,
         unit: "MB",

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { cpuSeconds } from "../support/Cpu.ts"
+import { cpuSeconds, cpuSplitSeconds } from "../support/Cpu.ts"
 import { fileLimitOf, raiseFileLimit, withFileLimit } from "../support/FileLimit.ts"
 import { residentMb } from "../support/Memory.ts"
 import { type BenchProcess, repositoryRoot } from "../support/Services.ts"
@@ -31,8 +31,11 @@ export interface FanOutResult {
   readonly p50Ms: Spread
   readonly p99Ms: Spread
   readonly maxMs: Spread
-  /** CPU the result service spent from the vote until the last stream had it (10 ms ticks). */
+  /** CPU the result service spent from the vote until the last stream had it (10 ms ticks), and its kernel part. */
   readonly resultCpuMs: Spread
+  readonly resultSystemCpuMs: Spread
+  /** CPU the client processes spent meanwhile, all together: they share the cores with the service. */
+  readonly clientsCpuMs: Spread
   /** Streams that never saw a vote within the timeout, summed over the votes. */
   readonly missed: number
 }
@@ -142,6 +145,9 @@ export const fanOut = async (
     const p99: Array<number> = []
     const max: Array<number> = []
     const cpu: Array<number> = []
+    const systemCpu: Array<number> = []
+    const clientsCpu: Array<number> = []
+    const clientsCpuNow = () => clients.reduce((sum, client) => sum + (cpuSeconds(client.child.pid!) ?? 0), 0)
     let peakMb = resultResidentMb
     let missed = 0
     const totalNow = async () => {
@@ -153,14 +159,18 @@ export const fanOut = async (
       for (const client of clients) client.child.send({ type: "watch", above, timeoutMs: 15_000 })
       await Promise.all(clients.map((client) => client.next("watching")))
       const arrivals = clients.map((client) => client.next("arrivals"))
-      const cpuBefore = cpuSeconds(result.pid) ?? 0
+      const cpuBefore = cpuSplitSeconds(result.pid) ?? { user: 0, system: 0 }
+      const clientsCpuBefore = clientsCpuNow()
       const sampler = setInterval(() => {
         peakMb = Math.max(peakMb, residentMb(result.pid) ?? 0)
       }, 50)
       const answeredAt = performance.timeOrigin + (await castTimedVote(vote.url, "a"))
       const reports = await Promise.all(arrivals)
       clearInterval(sampler)
-      const cpuMs = ((cpuSeconds(result.pid) ?? cpuBefore) - cpuBefore) * 1000
+      const cpuAfter = cpuSplitSeconds(result.pid) ?? cpuBefore
+      const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) * 1000
+      const systemCpuMs = (cpuAfter.system - cpuBefore.system) * 1000
+      const clientsCpuMs = (clientsCpuNow() - clientsCpuBefore) * 1000
       const latencies = reports.flatMap((report) => report.at.map((at) => Math.max(0, at - answeredAt)))
       const missing = reports.reduce((sum, report) => sum + report.missing, 0)
       missed += missing
@@ -168,10 +178,13 @@ export const fanOut = async (
       p99.push(percentile(latencies, 99))
       max.push(Math.max(...latencies))
       cpu.push(cpuMs)
+      systemCpu.push(systemCpuMs)
+      clientsCpu.push(clientsCpuMs)
       log(
         `  vote ${round}: reached ${latencies.length} streams${missing > 0 ? ` (${missing} never)` : ""}: ` +
           `p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
-          `max ${Math.max(...latencies).toFixed(0)} ms after its 202; result service CPU ${cpuMs.toFixed(0)} ms`
+          `max ${Math.max(...latencies).toFixed(0)} ms after its 202; CPU meanwhile: result service ${cpuMs.toFixed(0)} ms ` +
+          `(${systemCpuMs.toFixed(0)} ms in the kernel), client processes ${clientsCpuMs.toFixed(0)} ms`
       )
       await sleep(1_000)
     }
@@ -188,6 +201,8 @@ export const fanOut = async (
       p99Ms: spread(p99, 1),
       maxMs: spread(max, 1),
       resultCpuMs: spread(cpu, 0),
+      resultSystemCpuMs: spread(systemCpu, 0),
+      clientsCpuMs: spread(clientsCpu, 0),
       missed
     }
   } finally {

@@ -2,16 +2,22 @@ import { readdirSync, readFileSync } from "node:fs"
 
 const ticksPerSecond = 100
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-export const cpuSeconds = (pid: number): number | undefined => {
+/** CPU seconds a process has used so far in user space and in the kernel, from /proc (Linux). */
+export const cpuSplitSeconds = (pid: number): { readonly user: number; readonly system: number } | undefined => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
     // The command name may hold spaces; the fields after its closing parenthesis are fixed.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+    return { user: Number(fields[11]) / ticksPerSecond, system: Number(fields[12]) / ticksPerSecond }
   } catch {
     return undefined
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export const cpuSeconds = (pid: number): number | undefined => {
+  const split = cpuSplitSeconds(pid)
+  return split === undefined ? undefined : split.user + split.system
 }
 
 /**

@@ -106,6 +106,50 @@ describe("ResultsFeed", () => {
       }).pipe(Effect.provide(layer))
   )
 
+  it.effect(
+    "pushes the current results to each onChange listener, then every change once, until its scope closes",
+    () =>
+      Effect.gen(function* () {
+        const feed = yield* ResultsFeed
+        const store = yield* VoteStore
+        yield* settle
+        const first: Array<number> = []
+        const second: Array<number> = []
+        const until = (done: () => boolean) =>
+          Effect.gen(function* () {
+            for (let windows = 0; !done(); windows++) {
+              assert.isBelow(windows, 100, "the change was never pushed")
+              yield* TestClock.adjust(coalesceWindow)
+              yield* Effect.yieldNow
+            }
+          })
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* feed.onChange((results) => first.push(results.total))
+            yield* feed.onChange((results) => second.push(results.total))
+            yield* store.record([vote(1, "a")])
+            yield* until(() => first.length === 2)
+            yield* store.record([vote(2, "b")])
+            yield* until(() => first.length === 3)
+            // A read that finds the same results pushes nothing: voter 1 votes "a" again, later.
+            const reads = tallyReads
+            yield* store.record([{ ...vote(1, "a"), entryId: "10-0" as EntryId }])
+            yield* until(() => tallyReads > reads)
+          })
+        )
+        // After its scope a listener hears nothing more, though the results change.
+        yield* store.record([vote(3, "a")])
+        for (let windows = 0; ; windows++) {
+          assert.isBelow(windows, 100, "the change was never read")
+          if (Option.getOrUndefined(Option.map(yield* feed.current, (r) => r.total)) === 3) break
+          yield* TestClock.adjust(coalesceWindow)
+          yield* Effect.yieldNow
+        }
+        assert.deepStrictEqual(first, [0, 1, 2])
+        assert.deepStrictEqual(second, [0, 1, 2])
+      }).pipe(Effect.provide(layer))
+  )
+
   it.effect("starts every subscriber with the current results, 'no votes' included", () =>
     Effect.gen(function* () {
       const feed = yield* ResultsFeed
