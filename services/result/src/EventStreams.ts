@@ -5,12 +5,10 @@ interface Writable {
   readonly destroyed: boolean
 }
 
-/** What an open event stream needs of its Node response: node:http's ServerResponse. */
+/** What an open event stream needs of its Node response (node:http's ServerResponse), its head written. */
 export interface EventSink extends Writable {
-  writeHead(status: number, headers: Record<string, string>): unknown
-  end(): unknown
   readonly writableEnded: boolean
-  /** Set by `writeHead`: the body goes out in HTTP/1.1 chunks (false for an HTTP/1.0 client). */
+  /** Set with the head: the body goes out in HTTP/1.1 chunks (false for an HTTP/1.0 client). */
   readonly chunkedEncoding: boolean
   /** Above 0 while the response holds writes of its own (its head and first chunks, until the next tick). */
   readonly writableCorked: number
@@ -61,12 +59,11 @@ export class EventStreams {
   private latest: Framed | undefined
   private version = 0
   private ended = false
-  private readonly head: { readonly status: number; readonly headers: Record<string, string> }
+  private written = 0
   private readonly preamble: Uint8Array
 
-  /** `head` starts every stream's answer, `preamble` its body, before the latest event. */
-  constructor(head: { readonly status: number; readonly headers: Record<string, string> }, preamble: Uint8Array) {
-    this.head = head
+  /** `preamble` starts every stream's body, before the latest event. */
+  constructor(preamble: Uint8Array) {
     this.preamble = preamble
   }
 
@@ -75,16 +72,21 @@ export class EventStreams {
     return this.open.size
   }
 
+  /** Events written to streams since the last call, catching up after a stall included (a metric's increment). */
+  takeWritten(): number {
+    const written = this.written
+    this.written = 0
+    return written
+  }
+
   /**
-   * Starts a stream on `sink`: the head, the preamble and the latest event
-   * at once, then every event published until it is removed (the returned
-   * function) or `endAll`, which ends the sink and calls `onEnd`.
+   * Starts a stream on `sink`, whose head is written: the preamble and the
+   * latest event at once, then every event published until it is removed
+   * (the returned function) or `endAll`, which calls `onEnd` to end the response.
    */
   add(sink: EventSink, onEnd: () => void): () => void {
-    sink.writeHead(this.head.status, this.head.headers)
     sink.write(this.preamble)
     if (this.ended) {
-      sink.end()
       onEnd()
       return () => {}
     }
@@ -116,13 +118,13 @@ export class EventStreams {
     this.ended = true
     for (const stream of this.open) {
       this.open.delete(stream)
-      if (!stream.sink.writableEnded && !stream.sink.destroyed) stream.sink.end()
       stream.onEnd()
     }
   }
 
   private send(stream: OpenStream, event: Framed): void {
     stream.sent = this.version
+    this.written++
     this.write(stream, event)
   }
 

@@ -66,11 +66,11 @@ export class ResultsFeed extends Context.Service<
     readonly current: Effect.Effect<Option.Option<Results>>
     readonly changes: Stream.Stream<Results>
     /**
-     * Calls `push` with the current results, if read yet, and then with every
-     * change, synchronously, within the read that found it (one call a change
-     * for any number of clients: the event streams' fan-out), until the scope closes.
+     * Runs `push` with the current results, if read yet, and then with every
+     * change, within the read that found it (`readAndPush`): once per change
+     * for any number of clients (the event streams' fan-out), until the scope closes.
      */
-    readonly onChange: (push: (results: Results) => void) => Effect.Effect<void, never, Scope.Scope>
+    readonly onChange: (push: (results: Results) => Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
     /** Whether the change feed is connected now. */
     readonly listening: Effect.Effect<boolean>
   }
@@ -81,7 +81,7 @@ export class ResultsFeed extends Context.Service<
       const store = yield* VoteStore
       const livePoll = yield* LivePoll
       const results = yield* SubscriptionRef.make(Option.none<Results>())
-      const pushes = new Set<(results: Results) => void>()
+      const pushes = new Set<(results: Results) => Effect.Effect<void>>()
       const stale = yield* Latch.make(true)
       let listening = false
       const tracing = yield* TracingEnabled
@@ -101,7 +101,7 @@ export class ResultsFeed extends Context.Service<
         yield* Metric.update(tallyReads, 1)
         if (sameResults(yield* SubscriptionRef.get(results), Option.some(next))) return
         yield* SubscriptionRef.set(results, Option.some(next))
-        for (const push of pushes) push(next)
+        for (const push of pushes) yield* push(next)
       }).pipe(retryWithBackoff("reading the tally failed; retrying"))
 
       /**
@@ -161,7 +161,7 @@ export class ResultsFeed extends Context.Service<
         onChange: (push) =>
           Effect.gen(function* () {
             const current = yield* SubscriptionRef.get(results)
-            if (Option.isSome(current)) push(current.value)
+            if (Option.isSome(current)) yield* push(current.value)
             pushes.add(push)
             yield* Effect.addFinalizer(() => Effect.sync(() => pushes.delete(push)))
           }),

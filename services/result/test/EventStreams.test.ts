@@ -6,8 +6,8 @@ import { afterEach, assert, describe, it } from "vitest"
 import { EventStreams, frame } from "../src/EventStreams.ts"
 
 /**
- * EventStreams over real sockets: a node:http server hands each request to
- * it, and node:http clients read the answers, so the chunk framing written
+ * EventStreams over real sockets: a node:http server writes each answer's
+ * head and hands the response to it, and node:http clients read the answers, so the chunk framing written
  * straight to the sockets is checked by a real HTTP parser.
  */
 
@@ -27,7 +27,12 @@ const serve = async (streams: EventStreams, ended: Array<number>) => {
   let opened = 0
   server = createServer((_request, response) => {
     const id = opened++
-    streams.add(response, () => ended.push(id))
+    // As the router does: the head first, and the response ended when the stream ends.
+    response.writeHead(head.status, head.headers)
+    streams.add(response, () => {
+      response.end()
+      ended.push(id)
+    })
   })
   server.listen(0, "127.0.0.1")
   await once(server, "listening")
@@ -84,7 +89,7 @@ const open = (port: number) =>
 
 describe("EventStreams", () => {
   it("starts each stream with its head, the preamble and the latest event, sends every stream each event, and ends them all", async () => {
-    const streams = new EventStreams(head, preamble)
+    const streams = new EventStreams(preamble)
     const ended: Array<number> = []
     streams.publish(event(1))
     const port = await serve(streams, ended)
@@ -114,7 +119,7 @@ describe("EventStreams", () => {
   })
 
   it("sends a client that does not read only the latest event once it reads again, and the others every event meanwhile", async () => {
-    const streams = new EventStreams(head, preamble)
+    const streams = new EventStreams(preamble)
     const port = await serve(streams, [])
     const stalled = await open(port)
     const reading = await open(port)
@@ -143,7 +148,7 @@ describe("EventStreams", () => {
   })
 
   it("writes an HTTP/1.0 client's body unchunked", async () => {
-    const streams = new EventStreams(head, preamble)
+    const streams = new EventStreams(preamble)
     const port = await serve(streams, [])
     const socket = connect({ host: "127.0.0.1", port })
     socket.on("error", () => {})

@@ -125,8 +125,8 @@ describe("ResultsFeed", () => {
           })
         yield* Effect.scoped(
           Effect.gen(function* () {
-            yield* feed.onChange((results) => first.push(results.total))
-            yield* feed.onChange((results) => second.push(results.total))
+            yield* feed.onChange((results) => Effect.sync(() => first.push(results.total)))
+            yield* feed.onChange((results) => Effect.sync(() => second.push(results.total)))
             yield* store.record([vote(1, "a")])
             yield* until(() => first.length === 2)
             yield* store.record([vote(2, "b")])
