@@ -89,6 +89,8 @@ export const ResultsStreamRoute = HttpRouter.use(
     const slots = new ClientSlots(limits.perClient, limits.max)
     const streams = new EventStreams(preamble)
     const countPushes = Effect.suspend(() => Metric.update(resultPushes, streams.takeWritten()))
+    const openedStream = Effect.andThen(Metric.modify(streamClients, 1), countPushes)
+    const closedStream = Metric.modify(streamClients, -1)
     yield* feed.onChange((results) => {
       streams.publish(resultsEvent(results))
       return countPushes
@@ -108,7 +110,12 @@ export const ResultsStreamRoute = HttpRouter.use(
       )
     )
 
-    /** The body of one stream's answer: runs from its head being written until the stream ends. */
+    /**
+     * The body of one stream's answer: emits nothing, runs from its head being
+     * written until the stream ends, or the client goes away (the router
+     * interrupts it then). One effect, no stream operators: each would add
+     * fibers' worth of closures to every open stream.
+     */
     const body = (sink: EventSink, release: () => void) =>
       Stream.fromEffectDrain(
         Effect.acquireUseRelease(
@@ -116,13 +123,16 @@ export const ResultsStreamRoute = HttpRouter.use(
             const ended = Deferred.makeUnsafe<void>()
             return { ended, remove: streams.add(sink, () => Deferred.doneUnsafe(ended, Effect.void)) }
           }),
-          // Until the stream ends, or the client goes away (the router interrupts this fiber).
-          ({ ended }) => Effect.andThen(countPushes, Deferred.await(ended)),
-          ({ remove }) => Effect.sync(remove)
+          ({ ended }) => Effect.andThen(openedStream, Deferred.await(ended)),
+          ({ remove }) =>
+            Effect.andThen(
+              Effect.sync(() => {
+                remove()
+                release()
+              }),
+              closedStream
+            )
         )
-      ).pipe(
-        Stream.onStart(Metric.modify(streamClients, 1)),
-        Stream.ensuring(Effect.andThen(Metric.modify(streamClients, -1), Effect.sync(release)))
       )
 
     yield* router.add("GET", "/api/results/stream", (request) =>
