@@ -174,6 +174,11 @@ describe("no vote lost, none counted twice, no older vote winning", () => {
       const held = (await pendingPerConsumer()).get(consumerOf(worker)) ?? 0
       const killedAt = Date.now()
       await worker.stop("SIGKILL")
+      // A backend finishes a statement its dead client sent; end them, so the batches die with the worker
+      // and their votes can only come back through the queue.
+      await deployment.postgres.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'voting-worker' AND wait_event_type = 'Lock'"
+      )
       await lock.release()
       workers = [await deployment.start("worker")]
       return { recoverFrom: killedAt, note: `killed with ${batches} batches (${held} votes) in flight` }
