@@ -37,11 +37,11 @@ export interface WorkerSettings {
   readonly reclaimEvery: Duration.Duration
   /** The consumer's name in the group; unique per process. */
   readonly consumer: string
-  /** How long shutdown waits for the batch in hand before leaving it to be reclaimed. */
+  /** How long shutdown waits for the batches in hand before leaving them to be reclaimed. */
   readonly drainTimeout: Duration.Duration
   /**
    * On shutdown, go on until the queue is empty (within `drainTimeout`) rather
-   * than stop after the batch in hand. For the in-process queue, which dies
+   * than stop after the batches in hand. For the in-process queue, which dies
    * with the process; a Redis queue keeps its votes for the next worker.
    */
   readonly drainOnStop?: boolean
