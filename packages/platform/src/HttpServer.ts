@@ -1,7 +1,7 @@
 import { type IncomingMessage, Server, type ServerOptions, type ServerResponse } from "node:http"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Context, Deferred, Duration, Effect, Layer, Option, Tracer } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Layer, Option, Tracer } from "effect"
 import { HttpRouter, type HttpServerRequest } from "effect/http"
 import { type Component, managementPortConfig, maxConnectionsConfig, portConfig } from "./AppConfig.ts"
 import { FastRoutes, makeFastRouteTable } from "./FastRoutes.ts"
@@ -50,7 +50,10 @@ class RoutingServer extends Server {
   stopping = false
   readonly fastRoutes = makeFastRouteTable()
 
-  constructor(options: ServerOptions) {
+  constructor(
+    options: ServerOptions,
+    private readonly onFastRouteDefect: (error: unknown) => void
+  ) {
     super(options)
   }
 
@@ -60,7 +63,16 @@ class RoutingServer extends Server {
       const request = args[0] as IncomingMessage
       const response = args[1] as ServerResponse
       if (this.stopping) response.shouldKeepAlive = false
-      if (this.fastRoutes.dispatch(request, response)) return true
+      try {
+        if (this.fastRoutes.dispatch(request, response)) return true
+      } catch (error) {
+        // A fast route is plain code on Node's objects, outside any fiber: a bug there must cost
+        // its one request (a 500, logged, as the router answers a defect), never the process.
+        this.onFastRouteDefect(error)
+        if (!response.headersSent) response.writeHead(500, { "content-length": "0" })
+        response.end()
+        return true
+      }
     }
     return super.emit(event, ...args)
   }
@@ -74,12 +86,16 @@ class RoutingServer extends Server {
 const closingServer = (maxConnections: number) =>
   Effect.gen(function* () {
     const health = yield* Health
-    const server = new RoutingServer({
-      keepAliveTimeout: serverTimeouts.keepAliveMs,
-      headersTimeout: serverTimeouts.headersMs,
-      requestTimeout: serverTimeouts.requestMs,
-      connectionsCheckingInterval: serverTimeouts.checkEveryMs
-    })
+    const runFork = Effect.runForkWith(yield* Effect.context<never>())
+    const server = new RoutingServer(
+      {
+        keepAliveTimeout: serverTimeouts.keepAliveMs,
+        headersTimeout: serverTimeouts.headersMs,
+        requestTimeout: serverTimeouts.requestMs,
+        connectionsCheckingInterval: serverTimeouts.checkEveryMs
+      },
+      (error) => runFork(Effect.logError("a fast route failed; answered 500", Cause.die(error)))
+    )
     server.maxConnections = maxConnections
     yield* Effect.forkScoped(
       Effect.andThen(

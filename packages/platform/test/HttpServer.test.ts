@@ -4,6 +4,7 @@ import { freePort } from "@voting/test-support/Processes"
 import { Context, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { ConfigSources } from "../src/ConfigSources.ts"
+import { FastRoutes } from "../src/FastRoutes.ts"
 import { Health } from "../src/Health.ts"
 import { ListenHost, serveHealth, serveHttp } from "../src/HttpServer.ts"
 
@@ -191,6 +192,27 @@ describe("MAX_CONNECTIONS and the listening address", () => {
       const [other] = yield* twoPorts
       yield* buildWith(serveHttp("vote", AppRoute), { PORT: String(other) })
       assert.strictEqual(yield* status(other, "/app"), 200)
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("fast routes", () => {
+  // Registers, like the vote service's fast POST /api/vote, a route on Node's objects; this one throws.
+  const ThrowingFastRoute = Layer.effectDiscard(
+    Effect.map(FastRoutes, (fast) =>
+      fast.add("GET", "/boom", () => {
+        throw new Error("a bug in a fast route")
+      })
+    )
+  )
+
+  it.live("a fast route that throws costs its one request a 500, not the process; the server goes on", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      yield* buildWith(serveHttp("vote", Layer.merge(AppRoute, ThrowingFastRoute)), { PORT: String(port) })
+      assert.strictEqual(yield* status(port, "/boom"), 500)
+      assert.strictEqual(yield* status(port, "/app"), 200)
+      assert.strictEqual(yield* status(port, "/boom"), 500)
     }).pipe(Effect.scoped)
   )
 })
