@@ -50,11 +50,11 @@ class RoutingServer extends Server {
   stopping = false
   readonly fastRoutes = makeFastRouteTable()
 
-  constructor(
-    options: ServerOptions,
-    private readonly onFastRouteDefect: (error: unknown) => void
-  ) {
+  readonly onFastRouteDefect: (error: unknown) => void
+
+  constructor(options: ServerOptions, onFastRouteDefect: (error: unknown) => void) {
     super(options)
+    this.onFastRouteDefect = onFastRouteDefect
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own signature
