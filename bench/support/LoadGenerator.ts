@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process"
+import { type ChildProcessByStdio, spawn } from "node:child_process"
+import type { Readable } from "node:stream"
 
 const loadProcess = new URL("../LoadProcess.ts", import.meta.url).pathname
 
@@ -52,6 +53,28 @@ export interface RunningLoad {
  * Starts autocannon in a process of its own (it must not share an event loop
  * with anything it measures), over keep-alive connections.
  */
+/**
+ * What a load process reports: its last line of output, one JSON object.
+ * Rejects with what it printed when it exits otherwise.
+ */
+export const lastJsonLine = <A>(child: ChildProcessByStdio<null, Readable, Readable>, name: string): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => {
+      const line = stdout.trim().split("\n").at(-1) ?? ""
+      if (code !== 0 || !line.startsWith("{")) reject(new Error(`${name} exited ${code}: ${stderr || stdout}`))
+      else resolve(JSON.parse(line) as A)
+    })
+  })
+
 export const startLoad = (options: LoadOptions): RunningLoad => {
   const config = {
     url: options.url,
@@ -65,41 +88,22 @@ export const startLoad = (options: LoadOptions): RunningLoad => {
     ...(options.rate === undefined ? {} : { overallRate: options.rate })
   }
   const child = spawn(process.execPath, [loadProcess, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] })
-  const result = new Promise<LoadResult>((resolve, reject) => {
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("error", reject)
-    child.on("exit", (code) => {
-      const line = stdout.trim().split("\n").at(-1) ?? ""
-      if (code !== 0 || !line.startsWith("{")) {
-        reject(new Error(`the load generator exited ${code}: ${stderr || stdout}`))
-        return
-      }
-      const json = JSON.parse(line) as AutocannonJson
-      resolve({
-        requestsPerSecond: json.requests.total / json.duration,
-        completed: json.requests.total,
-        sent: json.requests.sent,
-        ok: json["2xx"],
-        errors: json.errors + json.timeouts + json.non2xx,
-        statusCodes: Object.keys(json.statusCodeStats ?? {}),
-        latencyMs: {
-          p50: json.latency.p50,
-          p99: json.latency.p99,
-          max: json.latency.max,
-          mean: json.latency.mean
-        },
-        durationSeconds: json.duration,
-        cores: Math.round((json.cpuSeconds / json.duration) * 100) / 100
-      })
-    })
-  })
+  const result = lastJsonLine<AutocannonJson>(child, "the load generator").then((json) => ({
+    requestsPerSecond: json.requests.total / json.duration,
+    completed: json.requests.total,
+    sent: json.requests.sent,
+    ok: json["2xx"],
+    errors: json.errors + json.timeouts + json.non2xx,
+    statusCodes: Object.keys(json.statusCodeStats ?? {}),
+    latencyMs: {
+      p50: json.latency.p50,
+      p99: json.latency.p99,
+      max: json.latency.max,
+      mean: json.latency.mean
+    },
+    durationSeconds: json.duration,
+    cores: Math.round((json.cpuSeconds / json.duration) * 100) / 100
+  }))
   return { pid: child.pid!, result, stop: () => child.kill("SIGINT") }
 }
 

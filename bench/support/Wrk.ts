@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { LoadOptions, LoadResult, RunningLoad } from "./LoadGenerator.ts"
+import { type LoadOptions, type LoadResult, lastJsonLine, type RunningLoad } from "./LoadGenerator.ts"
 
 /** Whether wrk (Debian's package `wrk`) is on PATH. */
 export const wrkAvailable = (): boolean => spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined
@@ -79,28 +79,13 @@ export const startWrk = (options: LoadOptions): RunningLoad => {
     ],
     { stdio: ["ignore", "pipe", "pipe"] }
   )
-  const result = new Promise<LoadResult>((resolve, reject) => {
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk
-    })
-    child.on("error", reject)
-    child.on("exit", (code) => {
-      rmSync(dir, { recursive: true, force: true })
-      const line = stdout.trim().split("\n").at(-1) ?? ""
-      if (code !== 0 || !line.startsWith("{")) {
-        reject(new Error(`wrk exited ${code}: ${stderr || stdout}`))
-        return
-      }
-      const json = JSON.parse(line) as WrkJson
+  const result = lastJsonLine<WrkJson>(child, "wrk")
+    .finally(() => rmSync(dir, { recursive: true, force: true }))
+    .then((json): LoadResult => {
       const seconds = json.duration / 1e6
       const errors = json.connect + json.read + json.write + json.status + json.timeout
       const ms = (us: number) => Math.round(us / 100) / 10
-      resolve({
+      return {
         requestsPerSecond: json.requests / seconds,
         completed: json.requests,
         // One request at most in flight per connection when the run stops: wrk does not count what it sent.
@@ -111,8 +96,7 @@ export const startWrk = (options: LoadOptions): RunningLoad => {
         latencyMs: { p50: ms(json.p50), p99: ms(json.p99), max: ms(json.max), mean: ms(json.mean) },
         durationSeconds: seconds,
         cores: Math.round((json.ticks / ticksPerSecond / seconds) * 100) / 100
-      })
+      }
     })
-  })
   return { pid: child.pid!, result, stop: () => child.kill("SIGINT") }
 }

@@ -122,3 +122,7 @@ export const documentedMetrics = (component: "vote" | "worker" | "result"): Map<
 /** Each family's name and type, for comparing with `documentedMetrics`. */
 export const exportedMetrics = (families: Map<string, MetricFamily>): Map<string, string> =>
   new Map([...families.values()].map((family) => [family.name, family.type ?? "untyped"]))
+
+/** GET /metrics on 127.0.0.1:`port`, parsed. */
+export const scrapeMetrics = (port: number): Promise<Map<string, MetricFamily>> =>
+  fetch(`http://127.0.0.1:${port}/metrics`).then(async (answer) => parseMetrics(await answer.text()))

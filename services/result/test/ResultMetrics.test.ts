@@ -6,8 +6,8 @@ import {
   conventionProblems,
   documentedMetrics,
   exportedMetrics,
-  parseMetrics,
-  sampleValue
+  sampleValue,
+  scrapeMetrics
 } from "@voting/test-support/MetricsText"
 import { pollOf } from "@voting/test-support/Polls"
 import { freePort } from "@voting/test-support/Processes"
@@ -15,8 +15,7 @@ import { takeResultsEvents } from "@voting/test-support/ResultsEvents"
 import { Context, DateTime, Effect, Layer, Schedule } from "effect"
 import { ResultApp } from "../src/ResultServer.ts"
 
-const scrape = (port: number) =>
-  Effect.promise(async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()))
+const scrape = (port: number) => Effect.promise(() => scrapeMetrics(port))
 
 const vote = (n: number): QueuedVote => ({
   entryId: `${n}-0` as EntryId,

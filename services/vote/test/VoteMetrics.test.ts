@@ -5,16 +5,15 @@ import {
   conventionProblems,
   documentedMetrics,
   exportedMetrics,
-  parseMetrics,
-  sampleValue
+  sampleValue,
+  scrapeMetrics
 } from "@voting/test-support/MetricsText"
 import { pollOf } from "@voting/test-support/Polls"
 import { freePort } from "@voting/test-support/Processes"
 import { Effect, Layer } from "effect"
 import { VoteApp } from "../src/VoteServer.ts"
 
-const scrape = (port: number) =>
-  Effect.promise(async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()))
+const scrape = (port: number) => Effect.promise(() => scrapeMetrics(port))
 
 describe("the vote service's /metrics", () => {
   it.live("exports every documented metric with HELP and TYPE, by the naming conventions", () =>

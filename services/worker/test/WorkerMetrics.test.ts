@@ -6,8 +6,8 @@ import {
   conventionProblems,
   documentedMetrics,
   exportedMetrics,
-  parseMetrics,
-  sampleValue
+  sampleValue,
+  scrapeMetrics
 } from "@voting/test-support/MetricsText"
 import { pollOf } from "@voting/test-support/Polls"
 import { freePort } from "@voting/test-support/Processes"
@@ -15,8 +15,7 @@ import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { defaultWorkerSettings } from "../src/VoteWorker.ts"
 import { WorkerApp } from "../src/WorkerServer.ts"
 
-const scrape = (port: number) =>
-  Effect.promise(async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()))
+const scrape = (port: number) => Effect.promise(() => scrapeMetrics(port))
 
 const at = "2026-11-22T10:00:00.000Z"
 const voter = (name: string) => name.padEnd(22, "0")
