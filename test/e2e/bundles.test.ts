@@ -63,6 +63,25 @@ describe("the production bundles, with no node_modules beside them", () => {
     expect(migrate.status, migrate.stdout + migrate.stderr).toBe(0)
   })
 
+  it("never loads undici, Node's fetch (810 KB of JavaScript no service uses)", async () => {
+    // Printed as the process exits: every builtin module it loaded over its life.
+    const probe = `process.on("exit", () => process.stdout.write("LOADED " + JSON.stringify(process.moduleLoadList) + "\\n"))`
+    for (const name of bundledServices) {
+      const component = await startComponent(name, {
+        port: await freePort(),
+        env: { ...env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(probe)}` },
+        via: { bundle: out }
+      })
+      expect(await component.stop("SIGTERM")).toBe(0)
+      const line = component.output().split("\n").find((l) => l.startsWith("LOADED "))
+      expect(line, `${name} printed no module list`).toBeDefined()
+      const loaded = (JSON.parse(line!.slice("LOADED ".length)) as Array<string>).join("\n")
+      // The http module itself is loaded: the probe would see a service that never served.
+      expect(loaded, name).toMatch(/NativeModule http$/m)
+      expect(loaded, name).not.toMatch(/undici/)
+    }
+  }, 60_000)
+
   it("serves a vote through vote, worker and result, each from its bundle", async () => {
     const start = async (name: "vote" | "worker" | "result") => {
       const component = await startComponent(name, { port: await freePort(), env, via: { bundle: out } })
