@@ -85,6 +85,70 @@ describe("no vote lost, none counted twice, no older vote winning", () => {
     }
   }
 
+  /** Whether stream entry `id` comes at or before `last` (ids are "<ms>-<seq>"). */
+  const atOrBefore = (id: string, last: string) => {
+    const [ms, seq] = id.split("-").map(BigInt) as [bigint, bigint]
+    const [lastMs, lastSeq] = last.split("-").map(BigInt) as [bigint, bigint]
+    return ms < lastMs || (ms === lastMs && seq <= lastSeq)
+  }
+
+  /** Whether the worker has a transaction open: a lock taken now would wait for it. */
+  const workerInTransaction = async () => {
+    const [open] = await deployment.postgres.query(
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'voting-worker' AND state <> 'idle'"
+    )
+    return Number(open) > 0
+  }
+
+  /**
+   * Locks the votes table with `count` votes of voters who never vote again
+   * at the head of the queue, so the worker's next batches take them and stop
+   * at the lock. The load's voters vote again within a second, which would
+   * hide a batch acknowledged before its commit and then lost; these voters
+   * cannot. The worker is paused (SIGSTOP) meanwhile, between transactions:
+   * paused inside one, it would hold the lock's way.
+   */
+  const lockWithOneTimeVotesQueued = async (worker: RunningComponent, count: number) => {
+    for (;;) {
+      worker.child.kill("SIGSTOP")
+      // A statement it already sent finishes on its own.
+      await sleep(50)
+      if (!(await workerInTransaction())) break
+      worker.child.kill("SIGCONT")
+      await sleep(randomBetween(5, 50))
+    }
+    try {
+      const at = new Date().toISOString()
+      const voters = Array.from({ length: count }, newVoterId)
+      const queued = redis.multi()
+      for (const [i, voter] of voters.entries()) {
+        queued.xadd(streamKey, "*", "voter", voter, "option", pollOptions[i % 3] as string, "at", at)
+      }
+      const replies = (await queued.exec()) ?? []
+      for (const [i, voter] of voters.entries()) injectedTruth.set(voter, pollOptions[i % 3] as string)
+      const oneTime = replies.map(([error, id]) => {
+        if (error) throw error
+        return id as string
+      })
+      return { lock: await lockVotesTable(deployment.postgres), oneTime }
+    } finally {
+      worker.child.kill("SIGCONT")
+    }
+  }
+
+  /** How many of `ids` the group has delivered to a worker (with one worker: taken by it). */
+  const deliveredOf = async (ids: ReadonlyArray<string>) => {
+    const groups = (await redis.xinfo("GROUPS", streamKey)) as Array<Array<string>>
+    const fieldsOf = (flat: Array<string>) =>
+      new Map(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]))
+    const last =
+      groups
+        .map(fieldsOf)
+        .find((fields) => fields.get("name") === group)
+        ?.get("last-delivered-id") ?? "0-0"
+    return ids.filter((id) => atOrBefore(id, last)).length
+  }
+
   /**
    * Runs one scenario `repetitions` times under load: the fault at a random
    * instant, votes still coming for a while after it, then load stops, the
@@ -138,21 +202,6 @@ describe("no vote lost, none counted twice, no older vote winning", () => {
     expect(counts.unexpected, `${name}: answers other than 2xx/303/503`).toEqual([])
   }
 
-  it("survives the worker killed with SIGKILL mid-batch, then restarted", async () => {
-    await scenario("worker SIGKILL mid-batch, restarted", 3, async (repetition) => {
-      const worker = workers[0] as RunningComponent
-      // Twice with a batch provably in hand (stuck at its INSERT behind a lock), once at a blind instant.
-      const lock = repetition < 2 ? await lockVotesTable(deployment.postgres) : undefined
-      let held = 0
-      if (lock) held = (await waitForPending([worker])).pending.get(consumerOf(worker)) ?? 0
-      const killedAt = Date.now()
-      await worker.stop("SIGKILL")
-      await lock?.release()
-      workers = [await deployment.start("worker")]
-      return { recoverFrom: killedAt, note: lock ? `killed holding ${held}` : "" }
-    })
-  }, 240_000)
-
   /** Waits until the worker has `count` batches stopped at their INSERT behind the lock: in the database at once. */
   const waitForBatchesInDatabase = async (count: number) => {
     const deadline = Date.now() + 10_000
@@ -166,22 +215,57 @@ describe("no vote lost, none counted twice, no older vote winning", () => {
     }
   }
 
+  /**
+   * SIGKILL, and the batches it had waiting at the lock die with it: a backend
+   * finishes a statement its dead client sent, so they are ended too, and
+   * their votes can only come back through the queue.
+   */
+  const killWithItsBatches = async (worker: RunningComponent) => {
+    await worker.stop("SIGKILL")
+    await deployment.postgres.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'voting-worker' AND wait_event_type = 'Lock'"
+    )
+  }
+
+  it("survives the worker killed with SIGKILL mid-batch, then restarted", async () => {
+    await scenario("worker SIGKILL mid-batch, restarted", 3, async (repetition) => {
+      const worker = workers[0] as RunningComponent
+      // Twice with a batch provably in hand (stuck at its INSERT behind a lock), once at a blind instant.
+      const { lock, oneTime } =
+        repetition < 2 ? await lockWithOneTimeVotesQueued(worker, 100) : { lock: undefined, oneTime: [] }
+      let held = 0
+      if (lock) {
+        await waitForBatchesInDatabase(1)
+        held = (await pendingPerConsumer()).get(consumerOf(worker)) ?? 0
+      }
+      // Nothing commits behind the lock: every one-time vote delivered so far is in the batch killed.
+      const heldOneTime = await deliveredOf(oneTime)
+      const killedAt = Date.now()
+      if (lock) await killWithItsBatches(worker)
+      else await worker.stop("SIGKILL")
+      await lock?.release()
+      workers = [await deployment.start("worker")]
+      if (lock) expect(heldOneTime, "one-time votes in the batch killed").toBeGreaterThan(0)
+      return { recoverFrom: killedAt, note: lock ? `killed holding ${held} (${heldOneTime} one-time)` : "" }
+    })
+  }, 240_000)
+
   it("survives the worker killed with SIGKILL while several batches are in the database at once", async () => {
     await scenario("worker SIGKILL, 3 batches in flight", 2, async () => {
       const worker = workers[0] as RunningComponent
-      const lock = await lockVotesTable(deployment.postgres)
+      const { lock, oneTime } = await lockWithOneTimeVotesQueued(worker, 300)
       const batches = await waitForBatchesInDatabase(3)
       const held = (await pendingPerConsumer()).get(consumerOf(worker)) ?? 0
+      const heldOneTime = await deliveredOf(oneTime)
       const killedAt = Date.now()
-      await worker.stop("SIGKILL")
-      // A backend finishes a statement its dead client sent; end them, so the batches die with the worker
-      // and their votes can only come back through the queue.
-      await deployment.postgres.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'voting-worker' AND wait_event_type = 'Lock'"
-      )
+      await killWithItsBatches(worker)
       await lock.release()
       workers = [await deployment.start("worker")]
-      return { recoverFrom: killedAt, note: `killed with ${batches} batches (${held} votes) in flight` }
+      expect(heldOneTime, "one-time votes in the batches killed").toBeGreaterThan(0)
+      return {
+        recoverFrom: killedAt,
+        note: `killed with ${batches} batches (${held} votes, ${heldOneTime} one-time) in flight`
+      }
     })
   }, 240_000)
 
