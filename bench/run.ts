@@ -312,6 +312,16 @@ const buildReport = (figures: Figures) => {
       value: ratio,
       floor: { text: ">= 1.3", met: ratio >= 1.3 }
     })
+    // One worker already keeps most of the machine busy (worker, Redis and PostgreSQL share its cores):
+    // at the same CPU a vote, two can drain at most this much faster.
+    const busy = one.cores.machine
+    if (busy !== undefined && busy > 0) {
+      rows.push({
+        figure: "  the most the cores allow: cores / busy at 1",
+        unit: "ratio",
+        value: Math.round((machine.cores / busy) * 100) / 100
+      })
+    }
   }
   if (drain) {
     const consistent = drain.byWorkers.every((entry) => entry.consistent)

@@ -53,7 +53,8 @@ export const preloadVotes = async (env: BenchEnv, count: number) => {
  * Worker drain: the workers are paused (SIGSTOP) while 100,000 votes are put
  * on the queue, then resumed together; the clock runs from the resume to the
  * moment the store holds them all. Paused rather than started afterwards, so
- * the figure is the drain, not Node's start-up.
+ * the figure is the drain, not Node's start-up. Each worker count drains
+ * once first to warm up, not counted.
  */
 export const workerDrain = async (
   env: BenchEnv,
@@ -71,7 +72,9 @@ export const workerDrain = async (
     const seconds: Array<number> = []
     const cores: Array<CpuShares> = []
     let consistent = true
-    for (let run = 1; run <= settings.runs; run++) {
+    // Run 0 warms up: the workers' JIT (a new worker drains its first batches at half speed) and
+    // PostgreSQL's caches. It is logged, not counted, so every counted run compares warm with warm.
+    for (let run = 0; run <= settings.runs; run++) {
       await clearVotes(env.main)
       for (const worker of workers) worker.pause()
       try {
@@ -90,10 +93,8 @@ export const workerDrain = async (
         )
       )
       const shares = meter.read()
-      cores.push(shares)
       peak = Math.max(peak, ...Object.values(peakMb))
       const elapsed = (finished - started) / 1000
-      seconds.push(elapsed)
       // CPU each vote cost the workers together: what bounds one worker's rate once nothing waits.
       const workerShare = workers.reduce((sum, worker) => sum + (shares[worker.name] ?? 0), 0)
       const workerMicrosPerVote = ((workerShare * elapsed) / settings.votes) * 1e6
@@ -107,6 +108,12 @@ export const workerDrain = async (
       const tallies = await tallyTotal(env.main)
       const ok = drained && rows === settings.votes && tallies === rows
       consistent &&= ok
+      if (run === 0) {
+        log(`  ${count} worker(s), warm-up: ${(settings.votes / elapsed).toFixed(0)} votes/s, not counted`)
+        continue
+      }
+      cores.push(shares)
+      seconds.push(elapsed)
       log(
         `  ${count} worker(s), run ${run}: ${settings.votes} votes in ${elapsed.toFixed(2)} s = ` +
           `${(settings.votes / elapsed).toFixed(0)} votes/s${ok ? "" : ` (INCONSISTENT: rows ${rows}, tallies ${tallies}, stream empty ${drained})`}` +
