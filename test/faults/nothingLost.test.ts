@@ -109,12 +109,14 @@ describe("no vote lost, none counted twice, no older vote winning", () => {
    * paused inside one, it would hold the lock's way.
    */
   const lockWithOneTimeVotesQueued = async (worker: RunningComponent, count: number) => {
+    const deadline = Date.now() + 10_000
     for (;;) {
       worker.child.kill("SIGSTOP")
       // A statement it already sent finishes on its own.
       await sleep(50)
       if (!(await workerInTransaction())) break
       worker.child.kill("SIGCONT")
+      if (Date.now() > deadline) throw new Error("the worker was inside a transaction at every pause")
       await sleep(randomBetween(5, 50))
     }
     try {
