@@ -19,7 +19,8 @@ import { Effect } from "effect"
  *   `malloc_trim` returns it.
  *
  * Idle resident MB of the bundles, vote / worker / result: 94 / 98 / 100
- * with neither step, 81 / 82 / 84 with the trim, 69 / 70 / 70 with both.
+ * with neither step, 81 / 82 / 84 with the trim; with both (and bundles
+ * that no longer load undici, scripts/bundle.ts) 69 / 71 / 71.
  * Each step is skipped where it is not available (no `node:ffi`, no glibc).
  */
 export const settleMemory = Effect.sync(() => {
