@@ -70,7 +70,7 @@ export const runComponent = <E>(component: string, app: Layer.Layer<never, E, He
     )
     yield* Effect.logInfo(`${component} started`)
     // Start-up is over: the C heap it used and no longer needs goes back before the first request.
-    yield* Effect.sync(settleMemory)
+    yield* settleMemory
     return yield* Effect.never
   }).pipe(
     Effect.scoped,

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
+import { Effect } from "effect"
 
 /**
  * Once a component has started, gives back what its start-up used and no
@@ -21,13 +22,11 @@ import { runInNewContext } from "node:vm"
  * with neither step, 81 / 82 / 84 with the trim; with both (and bundles
  * that no longer load undici, scripts/bundle.ts) 69 / 71 / 71.
  * Each step is skipped where it is not available (no `node:ffi`, no glibc).
- * Plain functions, no Effect: the embedded database's thread calls them too
- * and loads nothing else of this package.
  */
-export const settleMemory = (): void => {
+export const settleMemory = Effect.sync(() => {
   collectStartupGarbage()
   trimMallocHeap()
-}
+})
 
 /**
  * One full, memory-reducing V8 collection (what V8 does under memory

@@ -22,7 +22,7 @@ const warningsDuring = <A, E>(run: Effect.Effect<A, E>) =>
 describe("settleMemory", () => {
   it.effect("writes no warning (node:ffi is experimental and says so when loaded)", () =>
     Effect.gen(function* () {
-      const warnings = yield* warningsDuring(Effect.sync(settleMemory))
+      const warnings = yield* warningsDuring(settleMemory)
       assert.deepStrictEqual(warnings, [])
     })
   )

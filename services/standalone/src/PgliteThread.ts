@@ -4,12 +4,12 @@
  * pages, every commit stopped HTTP for its whole length. Here it answers
  * PgliteClient's requests one at a time, in the order they came, while the
  * main thread goes on serving. Plain TypeScript with no workspace imports:
- * Node loads it on its own, from the sources as from a test (so SettleMemory
- * is imported by its path).
+ * Node loads it on its own, from the sources as from a test.
  */
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { parentPort, workerData } from "node:worker_threads"
 import { PGlite } from "@electric-sql/pglite"
-import { settleMemory } from "../../../packages/platform/src/SettleMemory.ts"
 import type { PgliteFailure, PgliteReply, PgliteRequest, PgliteThreadData } from "./PgliteProtocol.ts"
 
 /**
@@ -22,6 +22,23 @@ import type { PgliteFailure, PgliteReply, PgliteRequest, PgliteThreadData } from
  * against 13,710 and 10,634, alternating).
  */
 const startParams = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"]
+
+/**
+ * One memory-reducing collection of this thread's heap once PGlite is up. On a
+ * fresh data directory initdb ran in a WebAssembly instance of its own that
+ * nothing holds now, and its memory goes back only then. The main thread does
+ * the same for its own heap (platform's SettleMemory.ts, which says how `gc`
+ * is reached); a workspace import would not resolve here.
+ */
+const collectInitdbGarbage = () => {
+  setFlagsFromString("--expose-gc")
+  try {
+    const gc = runInNewContext("gc") as NodeJS.GCFunction
+    gc({ type: "major", execution: "sync", flavor: "last-resort" })
+  } finally {
+    setFlagsFromString("--no-expose-gc")
+  }
+}
 
 const port = parentPort
 if (port === null) throw new Error("PgliteThread.ts runs as a worker thread, started by PgliteClient")
@@ -42,10 +59,7 @@ const { dataDir } = workerData as PgliteThreadData
 let db: PGlite
 try {
   db = await PGlite.create({ dataDir, startParams })
-  // On a fresh data directory initdb ran in a WebAssembly instance of its own that nothing holds
-  // now; its memory goes back only once this thread's heap is collected. The C heap is the
-  // process's: trimmed once more.
-  settleMemory()
+  collectInitdbGarbage()
   reply({ id: 0, ok: true })
 } catch (cause) {
   reply({ id: 0, ok: false, failure: failure(cause) })
